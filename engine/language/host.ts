@@ -51,7 +51,11 @@ export interface MachineHost {
   vcpu(domainName: string, index: number): VcpuHost;
   beginStep(vcpu: VcpuHost, ctx: StepContext): void;
   /** Logs an event of the interpreter's own (`expect_failed`) with the current envelope. */
-  logExpectFailed(text: string, message: string | null, values: readonly { name: string; value: bigint | string }[]): void;
+  logExpectFailed(
+    text: string,
+    message: string | null,
+    values: readonly { name: string; value: bigint | string }[],
+  ): void;
 }
 
 export class GuestRuntimeError extends Error {
