@@ -207,7 +207,7 @@ function checkConstExpr(
       return;
     }
     case 'call':
-      for (const arg of e.args) checkConstExpr(arg, scope, declarations, line, error);
+      if (e.name !== 'domid') for (const arg of e.args) checkConstExpr(arg, scope, declarations, line, error);
       resolveCall(e, scope, error, true);
       return;
   }
