@@ -33,7 +33,12 @@ const EXIT: Record<RunStatus, number> = {
 };
 
 /** Runs the program; returns the exit code. `source` null: the file could not be read (`readError`). */
-export function runProgram(source: string | null, readError: string | null, options: RunOptions, io: Io): number {
+export function runProgram(
+  source: string | null,
+  readError: string | null,
+  options: RunOptions,
+  io: Io,
+): number {
   const errors: string[] = [];
   const stderr = (line: string) => {
     errors.push(line);

@@ -11,7 +11,12 @@ export type RunStatus = 'ok' | 'expect-failed' | 'rejected' | 'runtime-error' | 
 
 const FAULT_NAMES: Record<string, string> = { '0': 'NOFAULT', '13': 'GP', '14': 'PF' };
 
-export function runReport(status: RunStatus, engine: Engine | null, output: string[], errors: string[]): object {
+export function runReport(
+  status: RunStatus,
+  engine: Engine | null,
+  output: string[],
+  errors: string[],
+): object {
   const expectations = engine?.interpreter.expectations ?? { passed: 0, failed: 0 };
   return {
     status,

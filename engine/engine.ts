@@ -97,7 +97,8 @@ export class Engine {
   /** Runs one step; run-time errors and failed expectations are added to `output` as stderr lines. */
   step(): StepOutcome {
     const outcome = this.interpreter.step();
-    if (outcome.error !== null) this.reportError(outcome.error.line, outcome.error.column, outcome.error.message);
+    if (outcome.error !== null)
+      this.reportError(outcome.error.line, outcome.error.column, outcome.error.message);
     if (outcome.expectFailure !== null) {
       for (const text of formatExpectFailure(this.file, outcome.expectFailure)) {
         this.output.push({ stream: 'stderr', text, step: outcome.step });

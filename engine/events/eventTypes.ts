@@ -154,12 +154,7 @@ export interface DebuggerWriteFields {
 // ---- PV classes (events.md §4, xen-semantics.md R14.1) ----
 
 export type RefHolder =
-  | { mfn: number; level: number; index: number }
-  | 'pin'
-  | 'baseptr'
-  | 'user_baseptr'
-  | 'attempt'
-  | 'pending';
+  { mfn: number; level: number; index: number } | 'pin' | 'baseptr' | 'user_baseptr' | 'attempt' | 'pending';
 
 export interface RefFields {
   class: 'ref_taken' | 'ref_dropped';

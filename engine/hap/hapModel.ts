@@ -10,13 +10,34 @@
  * The TLB caches VA page → machine frame with the combined rights and the guest leaf's G bit.
  */
 import type { FaultEntryRef } from '../events/eventTypes';
-import type { AccessSize, ControlRegister, MmuextOp, MmuUpdateRequest, PrivilegeMode } from '../language/host';
+import type {
+  AccessSize,
+  ControlRegister,
+  MmuextOp,
+  MmuUpdateRequest,
+  PrivilegeMode,
+} from '../language/host';
 import { EvaluationError } from '../language/host';
-import { CR0_PG, CR0_WP, CR4_PGE, HVM_INITIAL, checkCr0Write, checkCr4Write, hapCr4InterceptMask, isCr4ModeChange } from '../hvm/hvmControlRegisters';
+import {
+  CR0_PG,
+  CR0_WP,
+  CR4_PGE,
+  HVM_INITIAL,
+  checkCr0Write,
+  checkCr4Write,
+  hapCr4InterceptMask,
+  isCr4ModeChange,
+} from '../hvm/hvmControlRegisters';
 import { hvmMmuext, hvmMmuUpdate, hvmUpdateVaMapping } from '../hvm/hvmHypercalls';
 import type { Domain } from '../machine/domain';
 import type { DomainModel } from '../machine/domainModel';
-import { clearFault, describeAccess, hex, raiseGeneralProtection, raisePageFault } from '../machine/guestFaults';
+import {
+  clearFault,
+  describeAccess,
+  hex,
+  raiseGeneralProtection,
+  raisePageFault,
+} from '../machine/guestFaults';
 import type { Machine } from '../machine/machine';
 import { MAX_PHYS_BITS } from '../machine/machine';
 import type { AccessPiece } from '../machine/splitAccess';
@@ -96,7 +117,8 @@ export class HapModel implements DomainModel {
     if (pagingOn) {
       for (let i = 0; i < pieces.length; i++) {
         const t = translations[i];
-        if (t.kind === 'unbacked' || (t.kind === 'ram' && t.walked)) this.translatePiece(v, kind, pieces[i], true);
+        if (t.kind === 'unbacked' || (t.kind === 'ram' && t.walked))
+          this.translatePiece(v, kind, pieces[i], true);
       }
     }
     const unbacked = translations.find((t) => t.kind === 'unbacked');
@@ -113,7 +135,9 @@ export class HapModel implements DomainModel {
   private physicalPiece(piece: AccessPiece): PieceTranslation {
     const gfn = piece.addr >> 12n;
     const mfn = this.domain.pfnToMfnBig(gfn);
-    return mfn < 0 ? { kind: 'unbacked', gpa: piece.addr } : { kind: 'ram', mfn, gpa: piece.addr, walked: false };
+    return mfn < 0
+      ? { kind: 'unbacked', gpa: piece.addr }
+      : { kind: 'ram', mfn, gpa: piece.addr, walked: false };
   }
 
   /** TLB, then the two-dimensional walk; with `commit` the walk sets A/D and the TLB is filled. */
@@ -129,7 +153,16 @@ export class HapModel implements DomainModel {
     const mfn = this.domain.pfnToMfn(walk.frame);
     if (mfn < 0) return { kind: 'unbacked', gpa };
     if (commit) {
-      v.tlb.fill({ vpn, mfn, rw: walk.rw, us: walk.us, nx: walk.nx, global: walk.global, filledAt: this.machine.log.getContext().step });
+      v.tlb.fill({
+        vpn,
+        mfn,
+        rw: walk.rw,
+        us: walk.us,
+        nx: walk.nx,
+        global: walk.global,
+        dirty: walk.dirty,
+        filledAt: this.machine.log.getContext().step,
+      });
     }
     return { kind: 'ram', mfn, gpa, walked: true };
   }
@@ -179,7 +212,12 @@ export class HapModel implements DomainModel {
       return;
     }
     const stop = faultingLevel(walk, kind, v.user, this.wp(v));
-    const entry: FaultEntryRef = { mfn: stop.mfn, gfn: stop.frame, index: stop.index, value: joinEntry(stop.lo, stop.hi) };
+    const entry: FaultEntryRef = {
+      mfn: stop.mfn,
+      gfn: stop.frame,
+      index: stop.index,
+      value: joinEntry(stop.lo, stop.hi),
+    };
     raisePageFault(log, v, {
       addr: t.addr,
       code: walk.errorCode,
@@ -195,7 +233,15 @@ export class HapModel implements DomainModel {
   }
 
   /** R1.2: the final address is not RAM — the null handler completes reads and writes. */
-  private emulateMmio(v: Vcpu, kind: AccessKind, size: number, va: bigint, value: bigint, gpa: bigint, pagingOn: boolean): bigint {
+  private emulateMmio(
+    v: Vcpu,
+    kind: AccessKind,
+    size: number,
+    va: bigint,
+    value: bigint,
+    gpa: bigint,
+    pagingOn: boolean,
+  ): bigint {
     const log = this.machine.log;
     log.append({
       class: 'npf',
@@ -239,7 +285,8 @@ export class HapModel implements DomainModel {
   /** The write, and `entry_update` for each changed slot of a frame reachable as a table (R9.2). */
   private writeGuestMemory(pieces: AccessPiece[], mfns: number[], value: bigint): void {
     const memory = this.machine.memory;
-    const touched: { mfn: number; gfn: number; levels: number[]; index: number; lo: number; hi: number }[] = [];
+    const touched: { mfn: number; gfn: number; levels: number[]; index: number; lo: number; hi: number }[] =
+      [];
     for (let i = 0; i < pieces.length; i++) {
       const gfn = this.domain.mfnToPfn(mfns[i]);
       const level = gfn < 0 ? 0 : this.reach.lowestLevel(gfn);
@@ -248,7 +295,14 @@ export class HapModel implements DomainModel {
       const first = pieces[i].offset >> 3;
       const last = (pieces[i].offset + pieces[i].size - 1) >> 3;
       for (let index = first; index <= last; index++) {
-        touched.push({ mfn: mfns[i], gfn, levels, index, lo: memory.readLo(mfns[i], index), hi: memory.readHi(mfns[i], index) });
+        touched.push({
+          mfn: mfns[i],
+          gfn,
+          levels,
+          index,
+          lo: memory.readLo(mfns[i], index),
+          hi: memory.readHi(mfns[i], index),
+        });
       }
     }
     writePieces(memory, pieces, mfns, value);
@@ -280,8 +334,22 @@ export class HapModel implements DomainModel {
     const old = reg === 0 ? s.cr0 : reg === 3 ? s.cr3 : s.cr4;
     const base = { class: 'cr_write' as const, reg, old, value, shadow_made: null };
     if (v.user) {
-      log.append({ ...base, ok: false, intercepted: false, mode_change: false, tlb_flush: 'none', explanation: `mov cr${reg}, ${hex(value)} at CPL 3 is refused before any intercept — hardware: #GP` });
-      raiseGeneralProtection(log, v, { access: null, va: null, cause: 'privileged', rule: 'R2.1', what: `mov cr${reg} at CPL 3`, chain: 'hardware' });
+      log.append({
+        ...base,
+        ok: false,
+        intercepted: false,
+        mode_change: false,
+        tlb_flush: 'none',
+        explanation: `mov cr${reg}, ${hex(value)} at CPL 3 is refused before any intercept — hardware: #GP`,
+      });
+      raiseGeneralProtection(log, v, {
+        access: null,
+        va: null,
+        cause: 'privileged',
+        rule: 'R2.1',
+        what: `mov cr${reg} at CPL 3`,
+        chain: 'hardware',
+      });
       return;
     }
     if (reg === 3) {
@@ -290,7 +358,14 @@ export class HapModel implements DomainModel {
       s.cr3 = value;
       if (wasOn) this.reach.addRoot(this.rootGfn(v));
       const scope = (s.cr4 & CR4_PGE) !== 0n ? 'non_global' : 'all';
-      log.append({ ...base, ok: true, intercepted: false, mode_change: false, tlb_flush: scope, explanation: `mov cr3, ${hex(value)}: the hardware loads it (CR3 writes are not intercepted under HAP) and flushes ${scope === 'all' ? 'every' : 'every non-global'} TLB entry — hardware` });
+      log.append({
+        ...base,
+        ok: true,
+        intercepted: false,
+        mode_change: false,
+        tlb_flush: scope,
+        explanation: `mov cr3, ${hex(value)}: the hardware loads it (CR3 writes are not intercepted under HAP) and flushes ${scope === 'all' ? 'every' : 'every non-global'} TLB entry — hardware`,
+      });
       this.flush(v, scope, 'mov_cr3');
       clearFault(v);
       return;
@@ -302,8 +377,22 @@ export class HapModel implements DomainModel {
       const check = reg === 0 ? checkCr0Write(value, s.cr4) : checkCr4Write(value, pagingOn);
       if (!check.ok) {
         const fn = reg === 0 ? 'hvm_set_cr0' : 'hvm_set_cr4';
-        log.append({ ...base, ok: false, intercepted: true, mode_change: false, tlb_flush: 'none', explanation: `mov cr${reg}, ${hex(value)} would load CR${reg}, but ${check.reason} — ${fn}: #GP` });
-        raiseGeneralProtection(log, v, { access: null, va: null, cause: 'cr_check', rule: 'R2.5', what: `mov cr${reg}, ${hex(value)} refused: ${check.reason}`, chain: fn });
+        log.append({
+          ...base,
+          ok: false,
+          intercepted: true,
+          mode_change: false,
+          tlb_flush: 'none',
+          explanation: `mov cr${reg}, ${hex(value)} would load CR${reg}, but ${check.reason} — ${fn}: #GP`,
+        });
+        raiseGeneralProtection(log, v, {
+          access: null,
+          va: null,
+          cause: 'cr_check',
+          rule: 'R2.5',
+          what: `mov cr${reg}, ${hex(value)} refused: ${check.reason}`,
+          chain: fn,
+        });
         return;
       }
       next = check.value;
@@ -322,7 +411,14 @@ export class HapModel implements DomainModel {
       : `mov cr${reg}, ${hex(value)} is intercepted and loaded as ${hex(next)}`;
     const effect = modeChange ? '; the paging mode changed, so every TLB entry is flushed' : '';
     const chain = intercepted ? (modeChange ? `${fn} → paging_update_paging_modes` : fn) : 'hardware';
-    log.append({ ...base, ok: true, intercepted, mode_change: modeChange, tlb_flush: modeChange ? 'all' : 'none', explanation: `${what}${effect} — ${chain}` });
+    log.append({
+      ...base,
+      ok: true,
+      intercepted,
+      mode_change: modeChange,
+      tlb_flush: modeChange ? 'all' : 'none',
+      explanation: `${what}${effect} — ${chain}`,
+    });
     if (modeChange) this.flush(v, 'all', 'paging_mode');
     clearFault(v);
   }
@@ -330,10 +426,23 @@ export class HapModel implements DomainModel {
   invlpg(v: Vcpu, va: bigint): void {
     const log = this.machine.log;
     if (v.user) {
-      raiseGeneralProtection(log, v, { access: null, va: null, cause: 'privileged', rule: 'R2.1', what: `invlpg ${hex(va)} at CPL 3`, chain: 'hardware' });
+      raiseGeneralProtection(log, v, {
+        access: null,
+        va: null,
+        cause: 'privileged',
+        rule: 'R2.1',
+        what: `invlpg ${hex(va)} at CPL 3`,
+        chain: 'hardware',
+      });
       return;
     }
-    log.append({ class: 'invlpg', va, oos_entry_cleared: false, full_flush: false, explanation: `invlpg ${hex(va)} drops the TLB entry for its page (not intercepted under HAP) — hardware` });
+    log.append({
+      class: 'invlpg',
+      va,
+      oos_entry_cleared: false,
+      full_flush: false,
+      explanation: `invlpg ${hex(va)} drops the TLB entry for its page (not intercepted under HAP) — hardware`,
+    });
     if (isCanonical(va)) v.tlb.invalidate(pageNumber(toVa48(va)));
     log.append({ class: 'tlb_flush', vcpus: [v.index], scope: 'one', va, cause: 'invlpg', mfn: null });
     clearFault(v);
@@ -385,7 +494,8 @@ export class HapModel implements DomainModel {
       const gpa = this.guestTranslate(v, piece.addr);
       if (gpa === MINUS_ONE) throw new EvaluationError(`read at ${hex(piece.addr)} would fault`);
       const mfn = this.domain.pfnToMfnBig(gpa >> 12n);
-      const bytes = mfn < 0 ? allOnes(piece.size) : this.machine.memory.readBytes(mfn, piece.offset, piece.size);
+      const bytes =
+        mfn < 0 ? allOnes(piece.size) : this.machine.memory.readBytes(mfn, piece.offset, piece.size);
       value |= bytes << shift;
       shift += BigInt(piece.size * 8);
     }

@@ -12,7 +12,8 @@ export const CR0_PE = 0x1n;
 export const CR0_ET = 0x10n;
 export const CR0_WP = 0x10000n;
 export const CR0_PG = 0x80000000n;
-const CR0_KEPT = 0x1n | 0x2n | 0x4n | 0x8n | 0x10n | 0x20n | 0x10000n | 0x40000n | 0x20000000n | 0x40000000n | CR0_PG;
+const CR0_KEPT =
+  0x1n | 0x2n | 0x4n | 0x8n | 0x10n | 0x20n | 0x10000n | 0x40000n | 0x20000000n | 0x40000000n | CR0_PG;
 
 export const CR4_PSE = 0x10n;
 export const CR4_PAE = 0x20n;
@@ -23,7 +24,19 @@ const CR4_SMEP = 1n << 20n;
 const CR4_SMAP = 1n << 21n;
 const CR4_PKE = 1n << 22n;
 export const CR4_VALID =
-  0x1n | 0x2n | 0x4n | 0x8n | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | 0x100n | 0x200n | 0x400n | (1n << 16n) | (1n << 18n);
+  0x1n |
+  0x2n |
+  0x4n |
+  0x8n |
+  CR4_PSE |
+  CR4_PAE |
+  CR4_MCE |
+  CR4_PGE |
+  0x100n |
+  0x200n |
+  0x400n |
+  (1n << 16n) |
+  (1n << 18n);
 
 /** Initial HVM vCPU registers (R2.5): CR0 = PE|ET, CR4 = PAE, CR3 = 0, paging off. */
 export const HVM_INITIAL = { cr0: CR0_PE | CR0_ET, cr3: 0n, cr4: CR4_PAE };
@@ -44,8 +57,10 @@ export function checkCr0Write(value: bigint, cr4: bigint): CrCheck {
 /** `hvm_set_cr4`'s checks. */
 export function checkCr4Write(value: bigint, pagingOn: boolean): CrCheck {
   const invalid = value & ~CR4_VALID & 0xffff_ffff_ffff_ffffn;
-  if (invalid !== 0n) return { ok: false, reason: `bit(s) 0x${invalid.toString(16)} are not valid CR4 bits for this guest` };
-  if (pagingOn && (value & CR4_PAE) === 0n) return { ok: false, reason: 'PAE is cleared while long-mode paging is on' };
+  if (invalid !== 0n)
+    return { ok: false, reason: `bit(s) 0x${invalid.toString(16)} are not valid CR4 bits for this guest` };
+  if (pagingOn && (value & CR4_PAE) === 0n)
+    return { ok: false, reason: 'PAE is cleared while long-mode paging is on' };
   return { ok: true, value };
 }
 

@@ -15,15 +15,26 @@ const EPERM = 1n;
 const MASK64 = 0xffff_ffff_ffff_ffffn;
 
 function negErrno(errno: bigint): bigint {
-  return (-errno) & MASK64;
+  return -errno & MASK64;
 }
 
-function finish(log: EventLog, v: Vcpu, name: 'mmu_update' | 'mmuext' | 'update_va_mapping', op: string | null, rc: bigint): void {
+function finish(
+  log: EventLog,
+  v: Vcpu,
+  name: 'mmu_update' | 'mmuext' | 'update_va_mapping',
+  op: string | null,
+  rc: bigint,
+): void {
   v.state.rc = rc;
   log.append({ class: 'hypercall_result', name, op, rc, done: null, failed_index: null });
 }
 
-export function hvmMmuUpdate(log: EventLog, v: Vcpu, requests: readonly MmuUpdateRequest[], foreign: string | null): void {
+export function hvmMmuUpdate(
+  log: EventLog,
+  v: Vcpu,
+  requests: readonly MmuUpdateRequest[],
+  foreign: string | null,
+): void {
   log.append({
     class: 'hypercall',
     name: 'mmu_update',
@@ -41,6 +52,12 @@ export function hvmMmuext(log: EventLog, v: Vcpu, op: MmuextOp, arg: bigint): vo
 }
 
 export function hvmUpdateVaMapping(log: EventLog, v: Vcpu, va: bigint, val: bigint, flags: bigint): void {
-  log.append({ class: 'hypercall', name: 'update_va_mapping', op: null, args: { va, val, flags }, foreign: null });
+  log.append({
+    class: 'hypercall',
+    name: 'update_va_mapping',
+    op: null,
+    args: { va, val, flags },
+    foreign: null,
+  });
   finish(log, v, 'update_va_mapping', null, negErrno(v.user ? EPERM : ENOSYS));
 }

@@ -7,7 +7,13 @@
  * Addresses and values are the language's 64-bit `bigint`s. Run-time errors throw
  * `GuestRuntimeError`; side-effect-free reads for the debugger throw `EvaluationError`.
  */
-import type { AccessSize, ControlRegister, MmuextOp, MmuUpdateRequest, PrivilegeMode } from '../language/host';
+import type {
+  AccessSize,
+  ControlRegister,
+  MmuextOp,
+  MmuUpdateRequest,
+  PrivilegeMode,
+} from '../language/host';
 import type { Domain } from './domain';
 import type { Vcpu } from './vcpu';
 

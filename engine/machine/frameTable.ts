@@ -103,7 +103,9 @@ export class FrameTable {
 
   type(mfn: number): PageType {
     const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
-    return c === undefined ? this.layout(mfn).type : ((c.flags[mfn & (CHUNK_SIZE - 1)] & TYPE_MASK) as PageType);
+    return c === undefined
+      ? this.layout(mfn).type
+      : ((c.flags[mfn & (CHUNK_SIZE - 1)] & TYPE_MASK) as PageType);
   }
 
   typeName(mfn: number): FrameTypeName {
@@ -117,7 +119,9 @@ export class FrameTable {
 
   validated(mfn: number): boolean {
     const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
-    return c === undefined ? this.layout(mfn).validated : (c.flags[mfn & (CHUNK_SIZE - 1)] & FLAG_VALIDATED) !== 0;
+    return c === undefined
+      ? this.layout(mfn).validated
+      : (c.flags[mfn & (CHUNK_SIZE - 1)] & FLAG_VALIDATED) !== 0;
   }
 
   pinned(mfn: number): boolean {

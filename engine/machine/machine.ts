@@ -140,7 +140,11 @@ export class Machine implements MachineHost {
       memory: this.memory.checkpoint(),
       frames: this.frameTable.snapshot(),
       vcpus: this.allVcpus().map((v) => v.snapshot()),
-      domains: this.domains.map((d) => ({ allocNext: d.allocNext, crashed: d.crashed, model: d.model.snapshot() })),
+      domains: this.domains.map((d) => ({
+        allocNext: d.allocNext,
+        crashed: d.crashed,
+        model: d.model.snapshot(),
+      })),
       freeFrames: [...this.freeFrames],
       nextFree: this.nextFree,
       logLength: this.log.length,

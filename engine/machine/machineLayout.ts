@@ -127,7 +127,8 @@ export class MachineLayout {
   *hypervisorTableEntries(): IterableIterator<[number, number, bigint]> {
     const l3 = this.l3RoMpt;
     const gibs = Math.ceil(this.m2pFrames / 262144);
-    for (let g = 0; g < gibs; g++) yield [l3, g, (BigInt(l3 + 1 + g) << 12n) | 0x1n | 0x4n | 0x20n | (1n << 63n)];
+    for (let g = 0; g < gibs; g++)
+      yield [l3, g, (BigInt(l3 + 1 + g) << 12n) | 0x1n | 0x4n | 0x20n | (1n << 63n)];
     const chunks = this.m2pFrames / 512;
     for (let c = 0; c < chunks; c++) {
       const l2 = l3 + 1 + Math.floor(c / 512);

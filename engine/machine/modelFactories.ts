@@ -12,6 +12,7 @@ export const MODEL_FACTORIES: Partial<Record<DomainKind, ModelFactory>> = {
 
 export const MISSING_KIND_MESSAGES: Record<DomainKind, string> = {
   pv: 'PV domains are not supported yet: the PV memory manager is not built',
-  'hvm-shadow': 'HVM domains with paging=shadow are not supported yet: shadow paging is not built (use paging=hap)',
+  'hvm-shadow':
+    'HVM domains with paging=shadow are not supported yet: shadow paging is not built (use paging=hap)',
   'hvm-hap': 'HVM domains with paging=hap are not supported',
 };

@@ -32,7 +32,11 @@ export function allOnes(size: number): bigint {
 }
 
 /** Reads the pieces from their frames and assembles the little-endian value. */
-export function readPieces(memory: MachineMemory, pieces: readonly AccessPiece[], mfns: readonly number[]): bigint {
+export function readPieces(
+  memory: MachineMemory,
+  pieces: readonly AccessPiece[],
+  mfns: readonly number[],
+): bigint {
   let value = 0n;
   let shift = 0n;
   for (let i = 0; i < pieces.length; i++) {

@@ -122,7 +122,8 @@ export class VcpuPort implements VcpuHost {
         return BigInt(this.domain.allocNext++);
       }
       case 'mfn': {
-        if (this.domain.isHvm) throw new GuestRuntimeError(`mfn() is not available in HVM domain ${this.domain.name}`);
+        if (this.domain.isHvm)
+          throw new GuestRuntimeError(`mfn() is not available in HVM domain ${this.domain.name}`);
         const m = this.domain.pfnToMfnBig(a0);
         if (m < 0) {
           throw new GuestRuntimeError(

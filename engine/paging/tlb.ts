@@ -15,6 +15,11 @@ export interface TlbEntry {
   readonly us: boolean;
   readonly nx: boolean;
   readonly global: boolean;
+  /**
+   * The leaf's D bit was set when the entry was filled. A write through an entry whose D is clear
+   * walks again so that D gets set in memory, as the hardware does (SDM §4.8). Absent = dirty.
+   */
+  readonly dirty?: boolean;
   /** Step that filled it (for the debugger's TLB view). */
   readonly filledAt: number;
 }
@@ -35,7 +40,7 @@ export class Tlb {
     const e = this.entries.get(vpn);
     if (e === undefined) return undefined;
     if (user && !e.us) return undefined;
-    if (write && !e.rw && (user || wp)) return undefined;
+    if (write && ((!e.rw && (user || wp)) || e.dirty === false)) return undefined;
     if (fetch && e.nx) return undefined;
     return e;
   }

@@ -23,7 +23,7 @@ export function fromVa48(va48: number): bigint {
 
 /** Index of `va48` in the table of `level` (1..4). */
 export function tableIndex(va48: number, level: number): number {
-  const lo = va48 % TWO_32 >>> 0;
+  const lo = (va48 % TWO_32) >>> 0;
   const hi = Math.floor(va48 / TWO_32);
   switch (level) {
     case 1:

@@ -20,7 +20,21 @@
  * needs RW when the access is a user one or CR0.WP = 1; a fetch needs NX clear (with NXE).
  */
 import type { MachineMemory } from '../memory/machineMemory';
-import { PF_I, PF_P, PF_RSVD, PF_U, PF_W, PTE_A, PTE_D, PTE_G, PTE_HI_NX, PTE_P, PTE_PS, PTE_RW, PTE_US } from './pte';
+import {
+  PF_I,
+  PF_P,
+  PF_RSVD,
+  PF_U,
+  PF_W,
+  PTE_A,
+  PTE_D,
+  PTE_G,
+  PTE_HI_NX,
+  PTE_P,
+  PTE_PS,
+  PTE_RW,
+  PTE_US,
+} from './pte';
 import { tableIndex } from './virtualAddress';
 
 export type AccessKind = 'read' | 'write' | 'fetch';
@@ -79,6 +93,8 @@ export interface Walk {
   readonly us: boolean;
   readonly nx: boolean;
   readonly global: boolean;
+  /** The leaf's D bit is set (after this walk's own update). */
+  readonly dirty: boolean;
   /** A/D bits this walk set (empty when `setAD` is false or nothing changed). */
   readonly adSet: AdUpdate[];
   /** Fault: the hardware error code, the cause and the level of the entry that stopped the walk. */
@@ -131,8 +147,7 @@ export function walkTables(p: WalkParams): Walk {
 
     const next = (hi & 0xfffff) * TWO_20 + (lo >>> 12);
     if (level === 1 || (ps && level <= 3)) {
-      const denied =
-        (p.user && !us) || (isWrite && !rw && (p.user || p.wp)) || (isFetch && nx);
+      const denied = (p.user && !us) || (isWrite && !rw && (p.user || p.wp)) || (isFetch && nx);
       if (denied) return fault(levels, accessBits | PF_P, 'protection', level, null);
       // A superpage's base frame has its low bits clear (checked above as reserved); add the
       // offset of the 4 KiB page within it.
@@ -151,6 +166,7 @@ export function walkTables(p: WalkParams): Walk {
         us,
         nx,
         global: (lo & PTE_G) !== 0,
+        dirty: (lo & PTE_D) !== 0 || (p.setAD && isWrite),
         adSet,
         errorCode: 0,
         cause: null,
@@ -180,6 +196,7 @@ function fault(
     us: false,
     nx: false,
     global: false,
+    dirty: false,
     adSet: [],
     errorCode,
     cause,
