@@ -194,6 +194,8 @@ export class ExpressionCompiler {
         return { run: binaryRun(e.op, left.run, right.run) };
       }
       case 'call':
+        // domid's argument is a domain name, not an expression.
+        if (e.fn?.kind === 'domid') return constant(BigInt(e.fn.id));
         return this.call(
           e.fn,
           e.name,
@@ -252,7 +254,7 @@ export class ExpressionCompiler {
     const [a0, a1, a2, a3, a4] = runs;
     switch (fn.kind) {
       case 'domid':
-        return constant(BigInt(fn.id));
+        throw new Error('internal: domid is folded by expr()');
       case 'pure': {
         let run: Eval;
         switch (fn.name) {

@@ -55,7 +55,7 @@ export class FakeVcpu implements VcpuHost {
     ['fault_code', 0n],
   ]);
   halted = false;
-  private nextFrame = 0n;
+  nextFrame = 0n;
 
   constructor(
     private readonly machine: FakeHost,
@@ -190,6 +190,31 @@ export class FakeHost implements MachineHost {
       this.vcpus.set(key, vcpu);
     }
     return vcpu;
+  }
+
+  /** A deep copy of the machine state, for snapshot tests. */
+  snapshot(): () => void {
+    const bytes = new Map(this.memory.bytes);
+    const calls = this.calls.length;
+    const steps = this.steps.length;
+    const vcpus = [...this.vcpus.values()].map((v) => ({
+      v,
+      regs: new Map(v.registers),
+      mode: v.mode,
+      halted: v.halted,
+      next: v.nextFrame,
+    }));
+    return () => {
+      this.memory.bytes.clear();
+      for (const [k, b] of bytes) this.memory.bytes.set(k, b);
+      this.calls.length = calls;
+      this.steps.length = steps;
+      for (const { v, regs, mode, halted, next } of vcpus) {
+        v.registers.clear();
+        for (const [k, r] of regs) v.registers.set(k, r);
+        [v.mode, v.halted, v.nextFrame] = [mode, halted, next];
+      }
+    };
   }
 
   beginStep(vcpu: VcpuHost, ctx: StepContext): void {

@@ -168,7 +168,7 @@ describe('Parser statements', () => {
       'mode user',
       'print "a;b", 1',
       'expect 1, "why \\"not\\""',
-    ) as Record<string, unknown>[];
+    ) as unknown as Record<string, unknown>[];
     expect([w8.size, w.size, mov.register, mode.mode]).toEqual([1, 8, 4, 'user']);
     expect((mmu.pairs as unknown[]).length).toBe(2);
     expect(mmu.foreign).toMatchObject({ name: 'web' });
@@ -220,6 +220,17 @@ describe('Parser expressions', () => {
     ['alloc()', 'alloc()'],
   ])('%s', (text, shown) => {
     expect(show(exprOf(text))).toBe(shown);
+  });
+
+  it('orders every pair of binary operators by the precedence table, left-associative within a level', () => {
+    const levels = ['||', '&&', '|', '^', '&', '== !=', '< <= > >=', '<< >>', '+ -', '* / %'];
+    const level = new Map(levels.flatMap((ops, i) => ops.split(' ').map((op) => [op, i] as const)));
+    for (const [p, lp] of level) {
+      for (const [q, lq] of level) {
+        const expected = lq > lp ? `(a ${p} (b ${q} c))` : `((a ${p} b) ${q} c)`;
+        expect(show(exprOf(`a ${p} b ${q} c`)), `a ${p} b ${q} c`).toBe(expected);
+      }
+    }
   });
 
   it('keeps each expression node exact source text', () => {
