@@ -1,0 +1,244 @@
+/**
+ * Run control: forward execution in chunks that yield to the event loop (so `pause` and other
+ * requests are served while a program runs), and reverse execution by checkpoint + deterministic
+ * replay. A *position* n is the state after step n (0 = before the first step). Every K steps a
+ * copy-on-write checkpoint is kept; going back to n restores the checkpoint at or below n and
+ * replays. Reverse-continue replays one checkpoint segment at a time, asks the breakpoints at every
+ * position of it, and takes the last position that stops, so each segment is replayed at most twice.
+ */
+import type { Engine, EngineCheckpoint } from '../engine/engine';
+import type { EngineEvent } from '../engine/events/eventTypes';
+import type { Breakpoints, StopDecision } from './breakpoints';
+
+/** What step n did: who ran it, how deep its thread was, which events it logged. */
+export interface StepRecord {
+  thread: number;
+  depthBefore: number;
+  eventStart: number;
+  eventEnd: number;
+}
+
+export type StopReason = StopDecision['reason'] | 'step' | 'pause' | 'entry' | 'goto';
+
+export interface Stop {
+  reason: StopReason;
+  thread: number;
+  text: string | null;
+  decision: StopDecision | null;
+}
+
+export interface RunHooks {
+  /** New output lines and logpoint messages. */
+  output(stream: 'stdout' | 'stderr' | 'console', text: string): void;
+  stopped(stop: Stop): void;
+  ended(): void;
+}
+
+/** What a forward run stops for besides breakpoints: true when the position after `rec` is the goal. */
+export type Goal = (rec: StepRecord) => boolean;
+
+const CHECKPOINT_EVERY = 64;
+const CHUNK = 2000;
+
+export class RunControl {
+  readonly history: StepRecord[] = [];
+  private readonly checkpoints = new Map<number, EngineCheckpoint>();
+  private outputSent = 0;
+  private pauseRequested = false;
+  running = false;
+  /** The run has ended (forward): a failed `expect` was shown, or every vCPU finished. */
+  ended = false;
+  /** Stopped at a failed `expect`: any forward resume ends the run (§6.1). */
+  private atExpectFailure = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly breakpoints: Breakpoints,
+    private readonly hooks: RunHooks,
+    private readonly maxSteps: number,
+  ) {
+    this.checkpoints.set(0, engine.checkpoint());
+  }
+
+  get position(): number {
+    return this.engine.stepCount;
+  }
+
+  pause(): void {
+    if (this.running) this.pauseRequested = true;
+  }
+
+  /** The frame depth of a thread now (0 when it has no frames). */
+  depth(thread: number): number {
+    return this.engine.interpreter.frames(thread).length;
+  }
+
+  /** Runs forward until a breakpoint, the goal, a pause or the end. */
+  async forward(goal: Goal | null): Promise<void> {
+    if (this.atExpectFailure || this.engine.finished) return this.finish();
+    this.running = true;
+    this.pauseRequested = false;
+    let first = true;
+    try {
+      for (;;) {
+        for (let i = 0; i < CHUNK; i++) {
+          if (this.engine.finished) return this.finish();
+          if (this.position >= this.maxSteps) {
+            const next = this.engine.interpreter.peekNext();
+            this.engine.reportError(
+              next?.line ?? 0,
+              next?.column ?? 0,
+              `step limit ${this.maxSteps} reached`,
+            );
+            this.flushOutput();
+            return this.finish();
+          }
+          const rec = this.advance();
+          this.flushOutput();
+          const decision = this.breakpoints.check({
+            forward: true,
+            skipBefore: false,
+            stepEvents: this.eventsOf(rec),
+            log: (text) => this.hooks.output('console', text),
+          });
+          first = false;
+          if (decision !== null) {
+            this.atExpectFailure = decision.event?.class === 'expect_failed';
+            return this.stop({
+              reason: decision.reason,
+              thread: decision.thread,
+              text: decision.text,
+              decision,
+            });
+          }
+          if (this.engine.finished && this.expectFailedAt(rec)) return this.finish();
+          if (goal?.(rec))
+            return this.stop({ reason: 'step', thread: rec.thread, text: null, decision: null });
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.pauseRequested && !first) {
+          const next = this.engine.interpreter.peekNext();
+          return this.stop({ reason: 'pause', thread: next?.thread ?? 0, text: null, decision: null });
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Goes to an earlier position and stops there. */
+  backTo(target: number, reason: StopReason, thread: number): void {
+    this.goTo(target);
+    this.stop({ reason, thread, text: null, decision: null });
+  }
+
+  /** Reverse-continue: the last earlier position where a breakpoint stops; else position 0. */
+  reverseContinue(thread: number): void {
+    let end = this.position;
+    while (end > 0) {
+      const start = this.checkpointAtOrBelow(end - 1);
+      this.goTo(start);
+      let found: { position: number; decision: StopDecision } | null = null;
+      for (let p = start; p < end; p++) {
+        if (p > start) this.advance();
+        const rec = p > 0 ? this.history[p - 1] : null;
+        const decision = this.breakpoints.check({
+          forward: false,
+          skipBefore: false,
+          stepEvents: rec ? this.eventsOf(rec) : [],
+          log: () => undefined,
+        });
+        if (decision !== null) found = { position: p, decision };
+      }
+      if (found !== null) {
+        this.goTo(found.position);
+        const d = found.decision;
+        this.atExpectFailure = d.event?.class === 'expect_failed';
+        return this.stop({ reason: d.reason, thread: d.thread, text: d.text, decision: d });
+      }
+      end = start;
+    }
+    this.goTo(0);
+    this.stop({ reason: 'entry', thread, text: null, decision: null });
+  }
+
+  /** The last position p < now whose next step (`history[p]`) passes `test`; 0 when none. */
+  findBack(test: (rec: StepRecord, position: number) => boolean): number {
+    for (let p = this.position - 1; p >= 0; p--) if (test(this.history[p], p)) return p;
+    return 0;
+  }
+
+  /** Restores position n (checkpoint + replay). Positions past the history's end are not allowed. */
+  goTo(n: number): void {
+    this.atExpectFailure = false;
+    this.ended = false;
+    if (n === this.position) return;
+    const cp = this.checkpointAtOrBelow(n);
+    if (n < this.position || cp > this.position)
+      this.engine.restore(this.checkpoints.get(cp) as EngineCheckpoint);
+    while (this.position < n && !this.engine.finished) this.advance();
+    // Output already shown stays shown; output of steps replayed beyond it is sent later.
+  }
+
+  /** Drops the history after now (a debugger write changed the past's future). */
+  truncateHistory(): void {
+    this.history.length = this.position;
+    for (const k of [...this.checkpoints.keys()]) if (k > this.position) this.checkpoints.delete(k);
+    this.checkpoints.set(this.position, this.engine.checkpoint());
+    this.outputSent = Math.min(this.outputSent, this.engine.output.length);
+  }
+
+  eventsOf(rec: StepRecord): EngineEvent[] {
+    return this.engine.machine.log.slice(rec.eventStart, rec.eventEnd);
+  }
+
+  /** Events of the step that led to the current position. */
+  lastStepEvents(): EngineEvent[] {
+    const rec = this.position > 0 ? this.history[this.position - 1] : undefined;
+    return rec ? this.eventsOf(rec) : [];
+  }
+
+  private advance(): StepRecord {
+    const n = this.position;
+    if (n % CHECKPOINT_EVERY === 0 && !this.checkpoints.has(n))
+      this.checkpoints.set(n, this.engine.checkpoint());
+    const next = this.engine.interpreter.peekNext();
+    const thread = next?.thread ?? 0;
+    const depthBefore = next ? this.depth(thread) : 0;
+    const eventStart = this.engine.machine.log.length;
+    this.engine.step();
+    const rec = { thread, depthBefore, eventStart, eventEnd: this.engine.machine.log.length };
+    this.history[n] = rec;
+    return rec;
+  }
+
+  private checkpointAtOrBelow(n: number): number {
+    let best = 0;
+    for (const k of this.checkpoints.keys()) if (k <= n && k > best) best = k;
+    return best;
+  }
+
+  private expectFailedAt(rec: StepRecord): boolean {
+    return this.eventsOf(rec).some((e) => e.class === 'expect_failed');
+  }
+
+  private flushOutput(): void {
+    const out = this.engine.output;
+    for (; this.outputSent < out.length; this.outputSent++) {
+      const line = out[this.outputSent];
+      this.hooks.output(line.stream, line.text);
+    }
+  }
+
+  private stop(stop: Stop): void {
+    this.running = false;
+    this.hooks.stopped(stop);
+  }
+
+  private finish(): void {
+    this.running = false;
+    this.flushOutput();
+    this.ended = true;
+    this.hooks.ended();
+  }
+}

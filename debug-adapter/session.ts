@@ -1,0 +1,539 @@
+/**
+ * The DAP session: thin. Each request goes through `handle`, which runs a handler returning a body
+ * (or throwing an AdapterError) and turns every failure into one error response — so malformed or
+ * out-of-order requests never crash or hang the adapter. The work lives in RunControl, Breakpoints,
+ * Variables, Evaluator, memory and customRequests.
+ */
+import { readFileSync } from 'node:fs';
+import { DebugSession, InitializedEvent, OutputEvent, StoppedEvent, TerminatedEvent, Thread, StackFrame, Source, ExitedEvent, InvalidatedEvent, Event } from '@vscode/debugadapter'; // prettier-ignore
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { basename } from 'node:path';
+import { loadEngine } from '../engine/engine';
+import type { Engine } from '../engine/engine';
+import { formatTraceLine } from '../engine/events/eventJson';
+import { formatDiagnostic } from '../engine/language';
+import { AdapterError, asAdapterError, optionalInt, requireInt, requireObject, requireString, toErrorMessage } from './adapterError'; // prettier-ignore
+import { Breakpoints } from './breakpoints';
+import { customRequest } from './customRequests';
+import { Evaluator } from './evaluate';
+import { parseMemoryReference, readMemory, writeMemory } from './memory';
+import { EXCEPTION_FILTER_IDS } from './protocol';
+import type { StateChangedEventBody } from './protocol';
+import { RunControl } from './runControl';
+import type { Stop } from './runControl';
+import { Variables } from './variables';
+
+const FILTER_LABELS: Record<string, string> = {
+  'page-fault': 'Page faults (#PF)',
+  'gp-fault': 'General protection faults (#GP)',
+  'cr-write': 'Control register writes',
+  'hypercall-error': 'Failed hypercalls',
+  'ptwr-emulate': 'Writable page-table emulation',
+  'shadow-fixup': 'Shadow fix-ups',
+  'shadow-emulate': 'Shadow write emulation',
+  'oos-resync': 'Out-of-sync resyncs',
+  unshadow: 'Unshadow',
+  npf: 'Nested page faults',
+  mmio: 'MMIO accesses',
+  'expect-failed': 'Failed expectations',
+  invariant: 'Invariant violations (audits)',
+};
+
+export interface Debuggee {
+  engine: Engine;
+  breakpoints: Breakpoints;
+  run: RunControl;
+  variables: Variables;
+  evaluator: Evaluator;
+  lastStop: Stop | null;
+  source: Source;
+}
+
+export class PagewalkSession extends DebugSession {
+  private debuggee: Debuggee | null = null;
+  private configurationDone: () => void = () => undefined;
+  private readonly configured = new Promise<void>((resolve) => (this.configurationDone = resolve));
+  private trace = false;
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  /** Every request's funnel: a body or an error response, never a thrown exception. */
+  private handle<R extends DebugProtocol.Response>(
+    response: R,
+    work: () => R['body'] | Promise<R['body']> | void,
+  ): void {
+    Promise.resolve()
+      .then(work)
+      .then(
+        (body) => {
+          if (body !== undefined) response.body = body;
+          this.sendResponse(response);
+        },
+        (e: unknown) => {
+          const error = asAdapterError(e);
+          this.sendErrorResponse(response, toErrorMessage(error));
+        },
+      );
+  }
+
+  private get d(): Debuggee {
+    if (this.debuggee === null) throw new AdapterError('notLaunched', 'no program is running: launch first');
+    return this.debuggee;
+  }
+
+  private stopped(): Debuggee {
+    const d = this.d;
+    if (d.run.running) throw new AdapterError('notStopped', 'the program is running: pause first');
+    return d;
+  }
+
+  private thread(args: unknown, command: string, key = 'threadId'): number {
+    const t = requireInt(requireObject(args, command), key, command, 1) - 1;
+    if (t >= this.d.engine.interpreter.threads().length)
+      throw new AdapterError('unknownThread', `no thread ${t + 1}`);
+    return t;
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      supportsConfigurationDoneRequest: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
+      supportsFunctionBreakpoints: true,
+      supportsBreakpointLocationsRequest: true,
+      supportsEvaluateForHovers: true,
+      supportsStepBack: true,
+      supportsCompletionsRequest: true,
+      supportsExceptionInfoRequest: true,
+      supportsExceptionFilterOptions: true,
+      supportsReadMemoryRequest: true,
+      supportsWriteMemoryRequest: true,
+      supportsTerminateRequest: true,
+      supportsSteppingGranularity: false,
+      exceptionBreakpointFilters: EXCEPTION_FILTER_IDS.map((id) => ({
+        filter: id,
+        label: FILTER_LABELS[id],
+        default: id === 'expect-failed',
+        supportsCondition: true,
+        conditionDescription: 'a guest-language expression over the event fields, e.g. value == 0x1000',
+      })),
+    };
+    this.sendResponse(response);
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.configurationDone();
+    this.sendResponse(response);
+  }
+
+  protected override launchRequest(
+    response: DebugProtocol.LaunchResponse,
+    args: DebugProtocol.LaunchRequestArguments,
+  ): void {
+    this.handle(response, async () => {
+      if (this.debuggee !== null) throw new AdapterError('badArguments', 'launch: already launched');
+      const a = requireObject(args, 'launch');
+      const program = requireString(a, 'program', 'launch');
+      const maxSteps = optionalInt(a, 'maxSteps', 'launch', 10_000_000, 1);
+      this.trace = a.trace === true;
+      let text: string;
+      try {
+        text = readFileSync(program, 'utf8');
+      } catch (e) {
+        throw new AdapterError('launchFailed', `cannot read ${program}: ${(e as Error).message}`);
+      }
+      const { engine, diagnostics } = loadEngine(text, program);
+      if (engine === null) {
+        const lines = diagnostics.map((diag) => formatDiagnostic(program, diag));
+        for (const line of lines) this.sendEvent(new OutputEvent(line + '\n', 'stderr'));
+        throw new AdapterError('launchFailed', lines.join('\n'));
+      }
+      this.setup(engine, program, maxSteps);
+      this.sendEvent(new InitializedEvent());
+      await Promise.race([this.configured, new Promise((r) => setTimeout(r, 2000))]);
+      if (a.stopOnEntry === true) this.onStop({ reason: 'entry', thread: 0, text: null, decision: null });
+      else setImmediate(() => void this.d.run.forward(null));
+    });
+  }
+
+  private setup(engine: Engine, program: string, maxSteps: number): void {
+    const breakpoints = new Breakpoints(engine);
+    const variables = new Variables(engine);
+    const run = new RunControl(engine, breakpoints, {
+      output: (stream, text) => this.sendEvent(new OutputEvent(text + '\n', stream)),
+      stopped: (stop) => this.onStop(stop),
+      ended: () => this.onEnd(),
+    }, maxSteps); // prettier-ignore
+    if (this.trace)
+      engine.machine.log.subscribe((e) =>
+        this.sendEvent(new OutputEvent(formatTraceLine(e) + '\n', 'console')),
+      );
+    this.debuggee = {
+      engine,
+      breakpoints,
+      run,
+      variables,
+      evaluator: new Evaluator(engine, variables),
+      lastStop: null,
+      source: new Source(basename(program), program),
+    };
+  }
+
+  private onStop(stop: Stop): void {
+    const d = this.d;
+    d.lastStop = stop;
+    d.variables.reset();
+    const ev = new StoppedEvent(
+      stop.reason,
+      stop.thread + 1,
+      stop.text ?? undefined,
+    ) as DebugProtocol.StoppedEvent;
+    ev.body.description = stop.text ?? undefined;
+    ev.body.allThreadsStopped = true;
+    if (stop.decision?.hitBreakpointIds.length) ev.body.hitBreakpointIds = stop.decision.hitBreakpointIds;
+    this.sendEvent(ev);
+    const body: StateChangedEventBody = {
+      step: d.engine.stepCount,
+      eventCount: d.engine.events.length,
+      reason: stop.reason,
+    };
+    this.sendEvent(new Event('pagewalk/stateChanged', body));
+  }
+
+  private onEnd(): void {
+    const d = this.d;
+    const failed = d.engine.events.some((e) => e.class === 'expect_failed');
+    const errored = d.engine.output.some((l) => l.stream === 'stderr');
+    this.sendEvent(new ExitedEvent(failed ? 1 : errored ? 3 : 0));
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  protected override setBreakPointsRequest(
+    response: DebugProtocol.SetBreakpointsResponse,
+    args: DebugProtocol.SetBreakpointsArguments,
+  ): void {
+    this.handle(response, () => {
+      const a = requireObject(args, 'setBreakpoints');
+      const list = Array.isArray(a.breakpoints) ? (a.breakpoints as DebugProtocol.SourceBreakpoint[]) : [];
+      if (list.some((b) => typeof b?.line !== 'number'))
+        throw new AdapterError('badArguments', 'setBreakpoints: every breakpoint needs a line');
+      return { breakpoints: this.d.breakpoints.setLineBreakpoints(list) };
+    });
+  }
+
+  protected override breakpointLocationsRequest(
+    response: DebugProtocol.BreakpointLocationsResponse,
+    args: DebugProtocol.BreakpointLocationsArguments,
+  ): void {
+    this.handle(response, () => {
+      const a = requireObject(args, 'breakpointLocations');
+      const line = requireInt(a, 'line', 'breakpointLocations', 1);
+      const end = optionalInt(a, 'endLine', 'breakpointLocations', line, 1);
+      return { breakpoints: this.d.breakpoints.locations(line, end).map((l) => ({ line: l })) };
+    });
+  }
+
+  protected override setFunctionBreakPointsRequest(
+    response: DebugProtocol.SetFunctionBreakpointsResponse,
+    args: DebugProtocol.SetFunctionBreakpointsArguments,
+  ): void {
+    this.handle(response, () => {
+      const a = requireObject(args, 'setFunctionBreakpoints');
+      if (!Array.isArray(a.breakpoints))
+        throw new AdapterError('badArguments', 'setFunctionBreakpoints: breakpoints must be a list');
+      return {
+        breakpoints: this.d.breakpoints.setFunctionBreakpoints(
+          a.breakpoints as DebugProtocol.FunctionBreakpoint[],
+        ),
+      };
+    });
+  }
+
+  protected override setExceptionBreakPointsRequest(
+    response: DebugProtocol.SetExceptionBreakpointsResponse,
+    args: DebugProtocol.SetExceptionBreakpointsArguments,
+  ): void {
+    this.handle(response, () => {
+      const a = requireObject(args, 'setExceptionBreakpoints');
+      if (!Array.isArray(a.filters))
+        throw new AdapterError('badArguments', 'setExceptionBreakpoints: filters must be a list');
+      return { breakpoints: this.d.breakpoints.setExceptionFilters(args) };
+    });
+  }
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    this.handle(response, () => {
+      const threads = this.debuggee?.engine.interpreter.threads() ?? [];
+      return {
+        threads: threads.map(
+          (t) => new Thread(t.id + 1, `${t.name}${t.state === 'running' ? '' : ` (${t.state})`}`),
+        ),
+      };
+    });
+  }
+
+  protected override stackTraceRequest(
+    response: DebugProtocol.StackTraceResponse,
+    args: DebugProtocol.StackTraceArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const t = this.thread(args, 'stackTrace');
+      const frames = d.engine.interpreter.frames(t);
+      return {
+        stackFrames: frames.map(
+          (f, i) => new StackFrame((t + 1) * 100_000 + i, f.name, d.source, f.line, f.column),
+        ),
+        totalFrames: frames.length,
+      };
+    });
+  }
+
+  private frameOf(frameId: unknown): { thread: number; frame: number } {
+    if (typeof frameId !== 'number' || !Number.isInteger(frameId) || frameId < 100_000)
+      throw new AdapterError('unknownReference', `no stack frame ${String(frameId)}`);
+    const thread = Math.floor(frameId / 100_000) - 1;
+    const frame = frameId % 100_000;
+    if (
+      thread >= this.d.engine.interpreter.threads().length ||
+      frame >= this.d.engine.interpreter.frames(thread).length
+    )
+      throw new AdapterError('unknownReference', `no stack frame ${frameId}`);
+    return { thread, frame };
+  }
+
+  protected override scopesRequest(
+    response: DebugProtocol.ScopesResponse,
+    args: DebugProtocol.ScopesArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const { thread, frame } = this.frameOf(requireObject(args, 'scopes').frameId);
+      return { scopes: d.variables.scopes(thread, frame) };
+    });
+  }
+
+  protected override variablesRequest(
+    response: DebugProtocol.VariablesResponse,
+    args: DebugProtocol.VariablesArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const ref = requireInt(requireObject(args, 'variables'), 'variablesReference', 'variables', 1);
+      return { variables: d.variables.variables(ref) };
+    });
+  }
+
+  protected override evaluateRequest(
+    response: DebugProtocol.EvaluateResponse,
+    args: DebugProtocol.EvaluateArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const a = requireObject(args, 'evaluate');
+      const expression = requireString(a, 'expression', 'evaluate');
+      const where =
+        a.frameId === undefined ? { thread: d.lastStop?.thread ?? 0, frame: 0 } : this.frameOf(a.frameId);
+      const r = d.evaluator.evaluate(expression, where.thread, where.frame, args.context);
+      return { result: r.result, variablesReference: 0, memoryReference: r.memoryReference };
+    });
+  }
+
+  protected override completionsRequest(
+    response: DebugProtocol.CompletionsResponse,
+    args: DebugProtocol.CompletionsArguments,
+  ): void {
+    this.handle(response, () => {
+      const a = requireObject(args, 'completions');
+      const text = requireString(a, 'text', 'completions');
+      return {
+        targets: this.d.evaluator.completions(
+          text,
+          optionalInt(a, 'column', 'completions', text.length + 1, 1),
+        ),
+      };
+    });
+  }
+
+  protected override exceptionInfoRequest(
+    response: DebugProtocol.ExceptionInfoResponse,
+    args: DebugProtocol.ExceptionInfoArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      this.thread(args, 'exceptionInfo');
+      const stop = d.lastStop;
+      const event = stop?.decision?.event;
+      if (!stop || !event)
+        throw new AdapterError('badArguments', 'exceptionInfo: the program did not stop on an exception');
+      const fields = Object.fromEntries(
+        Object.entries(event).map(([k, v]) => [k, typeof v === 'bigint' ? '0x' + v.toString(16) : v]),
+      );
+      return {
+        exceptionId: stop.decision?.filter ?? event.class,
+        description: stop.text ?? undefined,
+        breakMode: 'always' as const,
+        details: {
+          message: event.explanation ?? stop.text ?? event.class,
+          typeName: event.class,
+          stackTrace: JSON.stringify(
+            fields,
+            (_, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v),
+            2,
+          ),
+          innerException: stop.decision?.others.map((o) => ({
+            typeName: o.class,
+            message: o.explanation ?? o.class,
+          })),
+        },
+      };
+    });
+  }
+
+  // ---- run control ----
+
+  private resume(
+    response: DebugProtocol.Response,
+    args: unknown,
+    command: string,
+    goal: (d: Debuggee, t: number) => ((rec: { thread: number; depthBefore: number }) => boolean) | null,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const t =
+        command === 'continue' && (args as { threadId?: unknown })?.threadId === undefined
+          ? 0
+          : this.thread(args, command);
+      const g = goal(d, t);
+      d.variables.reset();
+      setImmediate(() => void d.run.forward(g));
+      return command === 'continue' ? { allThreadsContinued: true } : undefined;
+    });
+  }
+
+  protected override continueRequest(
+    response: DebugProtocol.ContinueResponse,
+    args: DebugProtocol.ContinueArguments,
+  ): void {
+    this.resume(response, args, 'continue', () => null);
+  }
+
+  protected override nextRequest(
+    response: DebugProtocol.NextResponse,
+    args: DebugProtocol.NextArguments,
+  ): void {
+    this.resume(response, args, 'next', (d, t) => {
+      const depth = d.run.depth(t);
+      return (rec) =>
+        rec.thread === t && (d.run.depth(t) <= depth || d.engine.interpreter.frames(t).length === 0);
+    });
+  }
+
+  protected override stepInRequest(
+    response: DebugProtocol.StepInResponse,
+    args: DebugProtocol.StepInArguments,
+  ): void {
+    this.resume(response, args, 'stepIn', (_d, t) => (rec) => rec.thread === t);
+  }
+
+  protected override stepOutRequest(
+    response: DebugProtocol.StepOutResponse,
+    args: DebugProtocol.StepOutArguments,
+  ): void {
+    this.resume(response, args, 'stepOut', (d, t) => {
+      const depth = d.run.depth(t);
+      return (rec) => rec.thread === t && d.run.depth(t) < depth;
+    });
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.handle(response, () => {
+      this.d.run.pause();
+    });
+  }
+
+  protected override stepBackRequest(
+    response: DebugProtocol.StepBackResponse,
+    args: DebugProtocol.StepBackArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const t = this.thread(args, 'stepBack');
+      const depth = d.run.depth(t);
+      const target = d.run.findBack((rec) => rec.thread === t && rec.depthBefore <= Math.max(depth, 1));
+      setImmediate(() => d.run.backTo(target, 'step', t));
+    });
+  }
+
+  protected override reverseContinueRequest(
+    response: DebugProtocol.ReverseContinueResponse,
+    args: DebugProtocol.ReverseContinueArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const t = this.thread(args, 'reverseContinue');
+      setImmediate(() => d.run.reverseContinue(t));
+    });
+  }
+
+  protected override readMemoryRequest(
+    response: DebugProtocol.ReadMemoryResponse,
+    args: DebugProtocol.ReadMemoryArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const a = requireObject(args, 'readMemory');
+      const target = parseMemoryReference(
+        requireString(a, 'memoryReference', 'readMemory'),
+        optionalInt(a, 'offset', 'readMemory', 0, -(2 ** 40)),
+      );
+      const count = requireInt(a, 'count', 'readMemory', 0);
+      if (count > 1 << 20) throw new AdapterError('badArguments', 'readMemory: at most 1 MiB at a time');
+      return readMemory(d.engine, target, count);
+    });
+  }
+
+  protected override writeMemoryRequest(
+    response: DebugProtocol.WriteMemoryResponse,
+    args: DebugProtocol.WriteMemoryArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const a = requireObject(args, 'writeMemory');
+      const ref = requireString(a, 'memoryReference', 'writeMemory');
+      const target = parseMemoryReference(ref, optionalInt(a, 'offset', 'writeMemory', 0, -(2 ** 40)));
+      const data = Buffer.from(requireString(a, 'data', 'writeMemory'), 'base64');
+      const written = writeMemory(d.engine, target, data);
+      d.run.truncateHistory();
+      d.variables.reset();
+      this.sendEvent(new InvalidatedEvent(['variables']));
+      return { bytesWritten: written };
+    });
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    this.handle(response, () => {
+      this.debuggee?.run.pause();
+      this.sendEvent(new TerminatedEvent());
+    });
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.debuggee?.run.pause();
+    this.sendResponse(response);
+  }
+
+  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    this.handle(response, () => {
+      if (!command.startsWith('pagewalk/'))
+        throw new AdapterError('unsupported', `unknown request '${command}'`);
+      const d = this.stopped();
+      return customRequest(d, command, args) as DebugProtocol.Response['body'];
+    });
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Scopes and variables of a stopped vCPU: Locals (the frame's variables), Registers (CR0/CR3/CR4
+ * with their decoded bits as children, mode, rc, done, fault*), Domain, Page tables (lazily from
+ * CR3, runs of not-present entries merged) and TLB. Handles are valid until the next resume
+ * (`reset`), as DAP allows; each expandable value registers a thunk, so nothing is computed until
+ * the client expands it.
+ */
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { Engine } from '../engine/engine';
+import { formatValue } from '../engine/language';
+import type { Domain } from '../engine/machine/domain';
+import type { Vcpu } from '../engine/machine/vcpu';
+import { describeFlags } from '../engine/paging/pte';
+import { AdapterError } from './adapterError';
+import { virtualReference } from './memory';
+
+type Thunk = () => DebugProtocol.Variable[];
+
+const CR0_BITS: [string, number][] = [['PE', 0], ['MP', 1], ['EM', 2], ['TS', 3], ['ET', 4], ['NE', 5], ['WP', 16], ['AM', 18], ['NW', 29], ['CD', 30], ['PG', 31]]; // prettier-ignore
+const CR4_BITS: [string, number][] = [['VME', 0], ['PVI', 1], ['TSD', 2], ['DE', 3], ['PSE', 4], ['PAE', 5], ['MCE', 6], ['PGE', 7], ['PCE', 8], ['OSFXSR', 9], ['OSXMMEXCPT', 10], ['LA57', 12], ['SMEP', 20], ['SMAP', 21]]; // prettier-ignore
+const LEVEL_NAMES = ['', 'PT', 'PD', 'PDPT', 'PML4'];
+const FAULT_NAMES: Record<string, string> = { '0': 'NOFAULT', '13': 'GP', '14': 'PF' };
+
+export class Variables {
+  private thunks = new Map<number, Thunk>();
+  private next = 1;
+
+  constructor(private readonly engine: Engine) {}
+
+  reset(): void {
+    this.thunks.clear();
+    this.next = 1;
+  }
+
+  scopes(thread: number, frameIndex: number): DebugProtocol.Scope[] {
+    const { vcpu, domain } = this.vcpuOf(thread);
+    const scope = (name: string, thunk: Thunk, expensive = false, hint?: 'locals' | 'registers') => ({
+      name,
+      variablesReference: this.handle(thunk),
+      expensive,
+      presentationHint: hint,
+    });
+    return [
+      scope('Locals', () => this.locals(thread, frameIndex), false, 'locals'),
+      scope('Registers', () => this.registers(vcpu, domain, thread), false, 'registers'),
+      scope('Domain', () => this.domainVars(domain)),
+      scope('Page tables', () => this.pageTableRoot(vcpu, domain), true),
+      scope('TLB', () => this.tlb(vcpu), true),
+    ];
+  }
+
+  variables(ref: number): DebugProtocol.Variable[] {
+    const thunk = this.thunks.get(ref);
+    if (thunk === undefined) throw new AdapterError('unknownReference', `no variables reference ${ref}`);
+    return thunk();
+  }
+
+  vcpuOf(thread: number): { vcpu: Vcpu; domain: Domain } {
+    const info = this.engine.interpreter.threads()[thread];
+    if (info === undefined) throw new AdapterError('unknownThread', `no thread ${thread + 1}`);
+    const domain = this.engine.machine.domain(info.domain) as Domain;
+    return { vcpu: domain.vcpus[info.index], domain };
+  }
+
+  private handle(thunk: Thunk): number {
+    const ref = this.next++;
+    this.thunks.set(ref, thunk);
+    return ref;
+  }
+
+  private locals(thread: number, frameIndex: number): DebugProtocol.Variable[] {
+    const frame = this.engine.interpreter.frames(thread)[frameIndex];
+    if (frame === undefined) throw new AdapterError('unknownReference', `no frame ${frameIndex}`);
+    return frame.variables.map(({ name, value }) => ({
+      name,
+      value: value === undefined ? '<not yet set>' : formatValue(value),
+      evaluateName: name,
+      variablesReference: 0,
+      memoryReference: value === undefined ? undefined : virtualReference(thread, value),
+    }));
+  }
+
+  private registers(vcpu: Vcpu, domain: Domain, thread: number): DebugProtocol.Variable[] {
+    const s = vcpu.state;
+    const cr = (name: string, reg: 0 | 3 | 4, bits: [string, number][] | null): DebugProtocol.Variable => {
+      const value = domain.model.readCr(vcpu, reg);
+      const set = bits?.filter(([, b]) => (value >> BigInt(b)) & 1n).map(([n]) => n) ?? [];
+      const children: Thunk = () =>
+        (bits ?? []).map(([n, b]) => ({
+          name: n,
+          value: (value >> BigInt(b)) & 1n ? '1' : '0',
+          variablesReference: 0,
+        }));
+      return {
+        name,
+        value: bits ? `${formatValue(value)} [${set.join(' ')}]` : formatValue(value),
+        evaluateName: name,
+        variablesReference: bits ? this.handle(children) : 0,
+        memoryReference: reg === 3 ? `gpa:${domain.name}:${formatValue(value & ~0xfffn)}` : undefined,
+      };
+    };
+    const plain = (name: string, value: bigint, shown = formatValue(value)): DebugProtocol.Variable => ({
+      name,
+      value: shown,
+      evaluateName: name,
+      variablesReference: 0,
+    });
+    return [
+      cr('cr0', 0, CR0_BITS),
+      cr('cr3', 3, null),
+      cr('cr4', 4, CR4_BITS),
+      { name: 'mode', value: s.mode, variablesReference: 0 },
+      plain('rc', s.rc),
+      plain('done', s.done),
+      plain('fault', s.fault, FAULT_NAMES[s.fault.toString()] ?? formatValue(s.fault)),
+      { ...plain('fault_addr', s.faultAddr), memoryReference: virtualReference(thread, s.faultAddr) },
+      plain('fault_code', s.faultCode),
+    ];
+  }
+
+  private domainVars(domain: Domain): DebugProtocol.Variable[] {
+    const v = (name: string, value: string) => ({ name, value, variablesReference: 0 });
+    return [
+      v('name', domain.name),
+      v('id', String(domain.id)),
+      v('kind', domain.kind),
+      v('memory', formatValue(domain.config.memory)),
+      v('frames', String(domain.frames)),
+      v('first mfn', formatValue(BigInt(domain.range.start))),
+      v('crashed', domain.crashed ?? 'no'),
+      v('shadow pages', String(domain.model.shadowCount())),
+      v('vcpus', String(domain.vcpus.length)),
+    ];
+  }
+
+  /** Table space: guest frames for HVM (through the p2m), machine frames for PV. */
+  private tableMfn(domain: Domain, frame: number): number {
+    return domain.isHvm ? domain.pfnToMfn(frame) : frame;
+  }
+
+  private pageTableRoot(vcpu: Vcpu, domain: Domain): DebugProtocol.Variable[] {
+    const cr3 = domain.model.readCr(vcpu, 3);
+    const pagingOn = domain.isHvm ? (domain.model.readCr(vcpu, 0) >> 31n) & 1n : 1n;
+    if (!pagingOn) return [{ name: 'paging', value: 'off (CR0.PG = 0)', variablesReference: 0 }];
+    if (cr3 === 0n && !domain.isHvm)
+      return [{ name: 'cr3', value: 'no base pointer', variablesReference: 0 }];
+    const root = Number(cr3 >> 12n);
+    return [this.tableVariable(domain, 'PML4', root, 4, 0n)];
+  }
+
+  private tableVariable(domain: Domain, name: string, frame: number, level: number, vaBase: bigint) {
+    const mfn = this.tableMfn(domain, frame);
+    return {
+      name,
+      value: `frame ${formatValue(BigInt(frame))}${domain.isHvm ? ` (mfn ${formatValue(BigInt(mfn))})` : ''}`,
+      variablesReference: mfn < 0 ? 0 : this.handle(() => this.tableEntries(domain, mfn, level, vaBase)),
+      memoryReference: mfn < 0 ? undefined : `ma:${formatValue(BigInt(mfn) << 12n)}`,
+    };
+  }
+
+  private tableEntries(domain: Domain, mfn: number, level: number, vaBase: bigint): DebugProtocol.Variable[] {
+    const out: DebugProtocol.Variable[] = [];
+    const span = 1n << BigInt(12 + 9 * (level - 1));
+    const mem = this.engine.machine.memory;
+    for (let i = 0; i < 512;) {
+      const value = mem.readEntry(mfn, i);
+      if ((value & 1n) === 0n) {
+        let j = i + 1;
+        while (j < 512 && (mem.readEntry(mfn, j) & 1n) === 0n) j++;
+        const nonzero = value !== 0n;
+        if (j - i > 1 || !nonzero) {
+          out.push({
+            name: j - i > 1 ? `[${i}..${j - 1}]` : `[${i}]`,
+            value: 'not present',
+            variablesReference: 0,
+          });
+          i = j;
+          continue;
+        }
+      }
+      const va = canonical(vaBase + BigInt(i) * span);
+      const leaf = level === 1 || (level < 4 && (value & 0x80n) !== 0n);
+      const target = Number((value >> 12n) & 0xf_ffff_ffffn);
+      const shown = `${formatValue(value)} ${describeFlags(value)} → ${formatValue(BigInt(target))} (va ${formatValue(va)})`;
+      if (leaf || (value & 1n) === 0n) out.push({ name: `[${i}]`, value: shown, variablesReference: 0 });
+      else {
+        const child = this.tableVariable(domain, `[${i}]`, target, level - 1, va);
+        out.push({ ...child, value: `${shown} ${LEVEL_NAMES[level - 1]}` });
+      }
+      i++;
+    }
+    return out;
+  }
+
+  private tlb(vcpu: Vcpu): DebugProtocol.Variable[] {
+    const entries = vcpu.tlb.all();
+    if (entries.length === 0) return [{ name: 'entries', value: 'empty', variablesReference: 0 }];
+    return entries.map((e) => {
+      const r = e as unknown as Record<string, unknown>;
+      const vpn = typeof r.vpn === 'number' ? r.vpn : 0;
+      const fields = Object.entries(r)
+        .filter(([k]) => k !== 'vpn')
+        .map(
+          ([k, v]) =>
+            `${k}=${typeof v === 'number' || typeof v === 'bigint' ? formatValue(BigInt(v)) : String(v)}`,
+        );
+      return { name: formatValue(BigInt(vpn) << 12n), value: fields.join(' '), variablesReference: 0 };
+    });
+  }
+}
+
+/** Sign-extends bit 47, as a canonical virtual address. */
+export function canonical(va: bigint): bigint {
+  return va & (1n << 47n) ? va | 0xffff_0000_0000_0000n : va;
+}
