@@ -18,8 +18,10 @@ import { ExpressionCompiler } from './expressionCompiler';
 import type { Eval } from './expressionCompiler';
 import { resolveCall } from './frameScope';
 import type { Declarations } from './frameScope';
-import { EvaluationError } from './host';
+import { EvaluationError, GuestRuntimeError } from './host';
+import type { VcpuHost } from './host';
 import type { Program } from './program';
+import type { Frame } from './threadState';
 import { scan } from './scanner';
 import { describeToken } from './token';
 
@@ -131,4 +133,35 @@ export function compileDebuggerExpression(
   };
   bind(expr);
   return new ExpressionCompiler().compile(expr);
+}
+
+/** Compiles debugger expressions once per (body, bound names, text) and runs them without effects. */
+export class DebuggerEvaluator {
+  private readonly cache = new Map<string, Eval>();
+
+  constructor(private readonly program: Program) {}
+
+  evaluate(
+    source: string,
+    frame: Frame | null,
+    vcpu: VcpuHost,
+    bindings: ReadonlyMap<string, bigint> | null,
+  ): bigint {
+    const body = frame?.body ?? null;
+    const bound = bindings ? [...bindings.keys()].sort() : [];
+    const key = `${body?.name ?? ''}\u0000${bound.join(',')}\u0000${source}`;
+    let run = this.cache.get(key);
+    if (!run) {
+      run = compileDebuggerExpression(source, this.program, body, new Set(bound));
+      // Conditions are few; a bound keeps a console session from growing the cache for ever.
+      if (this.cache.size > 1000) this.cache.clear();
+      this.cache.set(key, run);
+    }
+    try {
+      return run({ vars: frame?.vars ?? [], vcpu, effects: false, bindings });
+    } catch (e) {
+      if (e instanceof GuestRuntimeError) throw new EvaluationError(e.message);
+      throw e;
+    }
+  }
 }

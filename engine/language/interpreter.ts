@@ -6,25 +6,21 @@
  * follows jumps and, when a body runs off its end, returns 0 from the proc (or finishes the vCPU)
  * — all within the step that ran the body's last line. So between steps every live frame's `pc`
  * points at the statement that runs next, which is what breakpoints, `peekNext` and the debugger's
- * stack show. A snapshot is the threads' frame stacks, copied.
+ * stack show (`threadState.ts`). A snapshot is the threads' frame stacks, copied.
  *
  * The machine's state (memory, registers, TLBs) is the host's, and so are its snapshots.
  */
 import { Op } from './compiler';
 import type { CompiledBody, Instr } from './compiler';
-import { compileDebuggerExpression } from './evaluator';
+import { DebuggerEvaluator } from './evaluator';
 import { checkWrite, hex } from './expressionCompiler';
-import type { Eval, ExecContext } from './expressionCompiler';
 import { EvaluationError, GuestRuntimeError } from './host';
-import type { MachineHost, MmuextOp, MmuUpdateRequest, PrivilegeMode, VcpuHost } from './host';
+import type { MachineHost, MmuextOp, MmuUpdateRequest, PrivilegeMode } from './host';
 import type { Program } from './program';
-import { registerReportValue } from './reports';
-import type { ExpectFailure, ReportedValue, RuntimeErrorReport } from './reports';
-import { FrameStack } from './threadState';
-import type { Frame, InterpreterSnapshot, ThreadInfo, ThreadState, FrameView } from './threadState';
-
-/** The most frames a vCPU may hold, its `vcpu` body included (`guest-language.md` § Names, frames and procs). */
-export const MAX_CALL_DEPTH = 1024;
+import { callChainOf, reportedValues } from './reports';
+import type { ExpectFailure, RuntimeErrorReport } from './reports';
+import { VcpuThread, newFrame } from './threadState';
+import type { Frame, InterpreterSnapshot, ThreadInfo, FrameView } from './threadState';
 
 export type StepKind = 'ran' | 'finished' | 'halted' | 'error' | 'expect-failed' | 'idle';
 
@@ -44,43 +40,24 @@ export interface StepOutcome {
 
 export type PrintSink = (line: string) => void;
 
-interface Thread {
-  readonly id: number;
-  readonly vcpu: VcpuHost;
-  readonly ctx: ExecContext;
-  state: ThreadState;
-  frames: Frame[];
-}
-
 export class Interpreter {
-  private readonly threadList: Thread[];
+  private readonly threadList: VcpuThread[];
   private cursor = 0;
   private steps = 0;
   private ended = false;
   private passed = 0;
   private failed = 0;
-  private readonly frameStack = new FrameStack();
-  private readonly evalCache = new Map<string, Eval>();
+  private readonly evaluator: DebuggerEvaluator;
 
   constructor(
     readonly program: Program,
     private readonly host: MachineHost,
     private readonly print: PrintSink,
   ) {
-    this.threadList = program.vcpus.map((block, id) => {
-      const vcpu = host.vcpu(block.domain, block.index);
-      const body = program.compiled.vcpus[id];
-      const frames = [this.frameStack.make(body, -1, 0, 0)];
-      const thread: Thread = {
-        id,
-        vcpu,
-        ctx: { vars: frames[0].vars, vcpu, effects: true, bindings: null },
-        state: 'running',
-        frames,
-      };
-      this.settle(thread);
-      return thread;
-    });
+    this.evaluator = new DebuggerEvaluator(program);
+    this.threadList = program.vcpus.map(
+      (block, id) => new VcpuThread(id, host.vcpu(block.domain, block.index), program.compiled.vcpus[id]),
+    );
   }
 
   get stepCount(): number {
@@ -110,7 +87,7 @@ export class Interpreter {
     });
   }
 
-  private nextThread(): Thread | null {
+  private nextThread(): VcpuThread | null {
     if (this.ended) return null;
     const n = this.threadList.length;
     for (let k = 0; k < n; k++) {
@@ -151,7 +128,7 @@ export class Interpreter {
     let failure: ExpectFailure | null = null;
     try {
       failure = this.execute(t, f, instr, step);
-      if (!failure) this.settle(t);
+      if (!failure) t.settle();
     } catch (e) {
       if (!(e instanceof GuestRuntimeError)) throw e;
       error = this.stop(t, e, instr, step);
@@ -175,7 +152,7 @@ export class Interpreter {
     };
   }
 
-  private stop(t: Thread, e: GuestRuntimeError, instr: Instr, step: number): RuntimeErrorReport {
+  private stop(t: VcpuThread, e: GuestRuntimeError, instr: Instr, step: number): RuntimeErrorReport {
     const stopped = [t.id];
     t.state = 'error';
     if (e.scope === 'domain') {
@@ -198,7 +175,7 @@ export class Interpreter {
   }
 
   /** Runs one instruction; returns the failure of an `expect` that fails. */
-  private execute(t: Thread, f: Frame, instr: Instr, step: number): ExpectFailure | null {
+  private execute(t: VcpuThread, f: Frame, instr: Instr, step: number): ExpectFailure | null {
     const c = t.ctx;
     const vars = f.vars;
     c.vars = vars;
@@ -237,7 +214,7 @@ export class Interpreter {
         this.call(t, f, instr);
         break;
       case Op.RETURN:
-        this.returnFrom(t, instr.a(c));
+        t.returnWith(instr.a(c));
         break;
       case Op.PRINT:
         this.print(instr.print.map((item) => (typeof item === 'string' ? item : hex(item(c)))).join(' '));
@@ -301,46 +278,15 @@ export class Interpreter {
     return null;
   }
 
-  private call(t: Thread, f: Frame, instr: Instr): void {
-    const callee = instr.proc as CompiledBody;
-    const frame = this.frameStack.make(callee, instr.slot, instr.line, instr.column);
+  private call(t: VcpuThread, f: Frame, instr: Instr): void {
+    const frame = newFrame(instr.proc as CompiledBody, instr.slot, instr.line, instr.column);
     const args = instr.evals;
     for (let i = 0; i < args.length; i++) frame.vars[i] = args[i](t.ctx);
-    if (t.frames.length >= MAX_CALL_DEPTH) {
-      throw new GuestRuntimeError(`call depth exceeded (more than ${MAX_CALL_DEPTH} frames)`);
-    }
+    t.enter(frame);
     f.pc++;
-    t.frames.push(frame);
   }
 
-  /** Pops the top frame and hands its value to the caller's `let X = call …`. */
-  private returnFrom(t: Thread, value: bigint): void {
-    const frame = t.frames.pop() as Frame;
-    if (frame.retSlot >= 0) t.frames[t.frames.length - 1].vars[frame.retSlot] = value;
-  }
-
-  /** Follows jumps and runs off the ends of bodies, so that the top frame's `pc` is the next step. */
-  private settle(t: Thread): void {
-    if (t.state !== 'running') return;
-    while (true) {
-      const f = t.frames[t.frames.length - 1];
-      const code = f.body.code;
-      if (f.pc >= code.length) {
-        if (t.frames.length === 1) {
-          t.state = 'finished';
-          t.frames = [];
-          return;
-        }
-        this.returnFrom(t, 0n);
-        continue;
-      }
-      const instr = code[f.pc];
-      if (instr.op !== Op.JUMP) return;
-      f.pc = instr.target;
-    }
-  }
-
-  private expect(t: Thread, f: Frame, instr: Instr, step: number): ExpectFailure | null {
+  private expect(t: VcpuThread, f: Frame, instr: Instr, step: number): ExpectFailure | null {
     const info = instr.expect;
     if (!info) throw new Error('internal: expect without its report data');
     info.capture.values.fill(undefined);
@@ -350,17 +296,8 @@ export class Interpreter {
       return null;
     }
     this.failed++;
-    const values: ReportedValue[] = info.names.map((n, i) => {
-      if ('register' in n)
-        return {
-          name: n.name,
-          value: registerReportValue(n.name, info.capture.values[i] ?? t.vcpu.register(n.name)),
-        };
-      return { name: n.name, value: f.vars[n.slot] ?? 'not set' };
-    });
-    const callChain: { proc: string; calledFrom: number }[] = [];
-    for (let i = t.frames.length - 1; i > 0; i--)
-      callChain.push({ proc: t.frames[i].body.name, calledFrom: t.frames[i].callLine });
+    const values = reportedValues(info, f.vars, t.vcpu);
+    const callChain = callChainOf(t.frames);
     this.host.logExpectFailed(info.text, info.message, values);
     t.state = 'expect-failed';
     this.ended = true;
@@ -378,10 +315,10 @@ export class Interpreter {
 
   /** The thread's frames, innermost first; empty for a finished thread. */
   frames(thread: number): FrameView[] {
-    return this.frameStack.views(this.threadOf(thread).frames);
+    return this.threadOf(thread).views();
   }
 
-  private threadOf(thread: number): Thread {
+  private threadOf(thread: number): VcpuThread {
     const t = this.threadList[thread];
     if (!t) throw new RangeError(`no thread ${thread}`);
     return t;
@@ -394,10 +331,7 @@ export class Interpreter {
       ended: this.ended,
       passed: this.passed,
       failed: this.failed,
-      threads: this.threadList.map((t) => ({
-        state: t.state,
-        frames: t.frames.map((f) => FrameStack.copy(f)),
-      })),
+      threads: this.threadList.map((t) => t.save()),
     };
   }
 
@@ -407,11 +341,7 @@ export class Interpreter {
     this.ended = s.ended;
     this.passed = s.passed;
     this.failed = s.failed;
-    s.threads.forEach((saved, i) => {
-      const t = this.threadList[i];
-      t.state = saved.state;
-      t.frames = saved.frames.map((f) => FrameStack.copy(f));
-    });
+    s.threads.forEach((saved, i) => this.threadList[i].load(saved));
   }
 
   /**
@@ -420,23 +350,9 @@ export class Interpreter {
    */
   evaluate(source: string, thread: number, frameIndex = 0, bindings?: ReadonlyMap<string, bigint>): bigint {
     const t = this.threadOf(thread);
-    const frame = t.frames.length > 0 ? t.frames[t.frames.length - 1 - frameIndex] : undefined;
+    const frame = t.frames.length > 0 ? t.frames[t.frames.length - 1 - frameIndex] : null;
     if (t.frames.length > 0 && !frame)
       throw new EvaluationError(`thread ${thread} has no frame ${frameIndex}`);
-    const body = frame?.body ?? null;
-    const bound = bindings ? [...bindings.keys()].sort() : [];
-    const key = `${body?.name ?? ''}\u0000${bound.join(',')}\u0000${source}`;
-    let run = this.evalCache.get(key);
-    if (!run) {
-      run = compileDebuggerExpression(source, this.program, body, new Set(bound));
-      if (this.evalCache.size > 1000) this.evalCache.clear();
-      this.evalCache.set(key, run);
-    }
-    try {
-      return run({ vars: frame?.vars ?? [], vcpu: t.vcpu, effects: false, bindings: bindings ?? null });
-    } catch (e) {
-      if (e instanceof GuestRuntimeError) throw new EvaluationError(e.message);
-      throw e;
-    }
+    return this.evaluator.evaluate(source, frame ?? null, t.vcpu, bindings ?? null);
   }
 }

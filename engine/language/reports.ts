@@ -2,7 +2,10 @@
  * What a run reports when it stops a vCPU or ends: run-time errors and failed expectations, in the
  * shapes `cli.md` prints and `events.md` §3 (`expect_failed`) logs.
  */
+import type { ExpectInfo } from './compiler';
 import { hex } from './expressionCompiler';
+import type { VcpuHost } from './host';
+import type { Frame } from './threadState';
 
 export interface RuntimeErrorReport {
   /** The thread (index into `Interpreter.threads()`) whose statement failed. */
@@ -72,4 +75,32 @@ export function formatExpectFailure(file: string, failure: ExpectFailure): strin
 /** The failure line without its position, as the debugger's stop shows it (`events.md` §6.1). */
 export function describeExpectFailure(failure: ExpectFailure): string {
   return `expectation failed: ${failure.text}${failure.message !== null ? ` \u2014 ${failure.message}` : ''}`;
+}
+
+/**
+ * The values a failed `expect` lists: each variable as its frame holds it, each register as the
+ * expression first read it (or, when evaluation never reached it, as it is now).
+ */
+export function reportedValues(
+  info: ExpectInfo,
+  vars: readonly (bigint | undefined)[],
+  vcpu: VcpuHost,
+): ReportedValue[] {
+  return info.names.map((n, i) => {
+    if ('register' in n) {
+      return {
+        name: n.name,
+        value: registerReportValue(n.name, info.capture.values[i] ?? vcpu.register(n.name)),
+      };
+    }
+    return { name: n.name, value: vars[n.slot] ?? 'not set' };
+  });
+}
+
+/** The procs of a frame stack, innermost first, with the line each was called from. */
+export function callChainOf(frames: readonly Frame[]): { proc: string; calledFrom: number }[] {
+  const chain: { proc: string; calledFrom: number }[] = [];
+  for (let i = frames.length - 1; i > 0; i--)
+    chain.push({ proc: frames[i].body.name, calledFrom: frames[i].callLine });
+  return chain;
 }
