@@ -161,6 +161,8 @@ export type Decl =
       readonly vcpus: number;
       readonly privileged: boolean;
       readonly paging: 'shadow' | 'hap' | null;
+      /** Set when the line did not parse past the name (already reported). */
+      readonly broken?: boolean;
     })
   | (Span & { readonly kind: 'const'; readonly name: NameToken; readonly value: MaybeExpr })
   | (Span & {

@@ -73,12 +73,15 @@ export class Parser extends StatementParser {
       case 'else':
         throw this.errorAt(token, `'${token.lexeme}' without a block to close`);
       default:
-        if (token.type === 'name' || isKeyword(token.type)) {
+        if ((token.type === 'name' && this.peek(1).type === '=') || isKeyword(token.type)) {
           this.errorAt(token, "statements belong inside a 'vcpu' or 'proc' block");
           this.skipStatement();
           return null;
         }
-        throw this.errorAt(token, `expected a declaration, found ${describeToken(token)}`);
+        throw this.errorAt(
+          token,
+          `expected a declaration (machine, domain, const, proc or vcpu), found ${describeToken(token)}`,
+        );
     }
   }
 
@@ -129,6 +132,27 @@ export class Parser extends StatementParser {
 
   private domain(at: { line: number; column: number }): Decl {
     const name = this.nameToken('a domain name');
+    try {
+      return this.domainDetails(at, name);
+    } catch (error) {
+      // The name stays known, so blocks and references naming it are not reported as unknown too.
+      this.recover(error);
+      const memory = { bytes: null, ...at };
+      return {
+        kind: 'domain',
+        name,
+        domainKind: 'pv',
+        memory,
+        vcpus: 1,
+        privileged: false,
+        paging: null,
+        broken: true,
+        ...at,
+      };
+    }
+  }
+
+  private domainDetails(at: { line: number; column: number }, name: NameToken): Decl {
     const kindToken = this.peek();
     if (kindToken.type !== 'name' || (kindToken.lexeme !== 'pv' && kindToken.lexeme !== 'hvm')) {
       throw this.errorAt(kindToken, `expected 'pv' or 'hvm', found ${describeToken(kindToken)}`);

@@ -35,6 +35,8 @@ const PRECEDENCE = new Map<TokenType, number>([
 
 /** Deeper nesting than this is surely a mistake, and would otherwise overflow the stack. */
 const MAX_NESTING = 256;
+/** Binary operators in one expression, for the same reason. */
+const MAX_OPERATORS = 2000;
 
 /** Thrown after the error has been recorded; caught where the parser recovers. */
 export class ParseError extends Error {}
@@ -43,6 +45,7 @@ export class ExpressionParser {
   protected pos = 0;
   protected readonly diagnostics: Diagnostic[] = [];
   private depth = 0;
+  private operators = 0;
 
   constructor(
     protected readonly source: string,
@@ -104,6 +107,7 @@ export class ExpressionParser {
   // ---- expressions ----
 
   expression(): Expr {
+    if (this.depth === 0) this.operators = 0;
     return this.binary(1);
   }
 
@@ -117,6 +121,8 @@ export class ExpressionParser {
     while (true) {
       const precedence = PRECEDENCE.get(this.peek().type);
       if (precedence === undefined || precedence < minPrecedence) return left;
+      // A long chain makes a deep tree, and evaluating it recurses once per operator.
+      if (++this.operators > MAX_OPERATORS) throw this.errorAt(this.peek(), 'expression too long');
       const op = this.advance().type as BinaryOp;
       const right = this.binary(precedence + 1);
       left = {

@@ -22,7 +22,8 @@ export interface FrameLayout {
 /** The file-wide names a frame can refer to. */
 export interface Declarations {
   readonly domains: ReadonlyMap<string, { readonly id: number }>;
-  readonly procs: ReadonlyMap<string, { readonly params: number }>;
+  /** `params` null for a proc whose header did not parse. */
+  readonly procs: ReadonlyMap<string, { readonly params: number | null }>;
   readonly consts: Map<string, { readonly value: bigint | null; readonly line: number }>;
 }
 
@@ -244,7 +245,7 @@ export class FrameScope {
     for (const arg of call.args) this.expr(arg);
     const proc = this.scope.procs.get(call.proc.name);
     if (!proc) this.error(call.proc, `unknown proc '${call.proc.name}'`);
-    else if (proc.params !== call.args.length) {
+    else if (proc.params !== null && proc.params !== call.args.length) {
       this.error(
         call.proc,
         `proc '${call.proc.name}' takes ${arguments_(proc.params)}, got ${call.args.length}`,

@@ -60,6 +60,7 @@ export function resolve(declarations: readonly Decl[]): Resolution {
   // Pass 1: the machine, domains and procs.
   const domains: DomainInfo[] = [];
   const domainLines = new Map<string, number>();
+  const brokenDomains = new Set<string>();
   const procDecls = new Map<string, DeclOf<'proc'>>();
   let machine: DeclOf<'machine'> | null = null;
   for (const decl of declarations) {
@@ -69,7 +70,10 @@ export function resolve(declarations: readonly Decl[]): Resolution {
     } else if (decl.kind === 'domain') {
       const name = decl.name.name;
       const reserved = reservedMessage(name, 'a domain');
-      if (reserved) {
+      if (decl.broken) {
+        brokenDomains.add(name);
+        domainLines.set(name, decl.line);
+      } else if (reserved) {
         error(decl.name, reserved);
         domainLines.set(name, decl.line); // so that its vcpu blocks are not reported as naming an unknown domain
       } else if (domainLines.has(name))
@@ -110,8 +114,14 @@ export function resolve(declarations: readonly Decl[]): Resolution {
   const poolMemory = machineMemory ?? ((defaultPool + 2n * MIB - 1n) / (2n * MIB)) * (2n * MIB);
 
   const scope: Declarations = {
-    domains: new Map(domains.map((d) => [d.name, d])),
-    procs: new Map([...procDecls].map(([name, decl]) => [name, { params: decl.params.length }])),
+    // Broken declarations stay known (id 0, unknown arity) so that their uses are not reported again.
+    domains: new Map<string, { id: number }>([
+      ...[...brokenDomains].map((name): [string, { id: number }] => [name, { id: 0 }]),
+      ...domains.map((d): [string, { id: number }] => [d.name, d]),
+    ]),
+    procs: new Map(
+      [...procDecls].map(([name, decl]) => [name, { params: decl.headerOk ? decl.params.length : null }]),
+    ),
     consts: new Map(),
   };
 

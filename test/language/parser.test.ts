@@ -81,7 +81,7 @@ describe('Parser declarations', () => {
     ['const = 4', "1:7: expected a const name, found '='"],
     ['let x = 1', "1:1: statements belong inside a 'vcpu' or 'proc' block"],
     ['end', "1:1: 'end' without a block to close"],
-    ['42', "1:1: expected a declaration, found number '42'"],
+    ['42', "1:1: expected a declaration (machine, domain, const, proc or vcpu), found number '42'"],
   ])('rejects %s', (line, message) => {
     expect(parseErrors(src(line))).toEqual([message]);
   });

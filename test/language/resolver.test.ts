@@ -166,6 +166,34 @@ describe('Resolver names', () => {
     ]);
   });
 
+  it('reports a malformed domain or proc header once, not again at each use', () => {
+    expect(
+      errors(
+        src(
+          'domain web pv vcpus=2',
+          'proc f(a,',
+          'end',
+          'vcpu web.1',
+          '  call f(1, 2, 3)',
+          '  mmu_update 1, 2 foreign=web',
+          '  let id = domid(web)',
+          'end',
+        ),
+      ),
+    ).toEqual(["1:22: domain 'web' needs memory=SIZE", '2:10: expected a parameter name, found end of line']);
+  });
+
+  it('names the declarations when a top-level line is none', () => {
+    expect(errors(src('domian web pv memory=16M'))).toEqual([
+      "1:1: expected a declaration (machine, domain, const, proc or vcpu), found 'domian'",
+    ]);
+  });
+
+  it('rejects an expression with thousands of operators instead of overflowing the stack', () => {
+    const long = Array.from({ length: 3000 }, () => '1').join(' + ');
+    expect(bodyErrors(`  let x = ${long}`)).toEqual(['3:8013: expression too long']);
+  });
+
   it('sorts diagnostics by line then column across stages', () => {
     const found = errors(src(D, 'vcpu web', '  let a = b + c', '  let q = 0x', '  let d = e', 'end'));
     expect(found).toEqual([
