@@ -132,10 +132,31 @@ interface CSSStyleLike {
   setProperty(name: string, value: string): void;
 }
 
+/**
+ * Posts `message` into the page and resolves once the page has handled it: window messages are
+ * delivered in order, so a sentinel posted right after arrives after the view's handler ran.
+ */
 export async function postToView(page: Page, message: unknown): Promise<void> {
-  await page.evaluate((m) => {
-    (globalThis as unknown as { postMessage(m: unknown, target: string): void }).postMessage(m, '*');
-  }, message);
+  await page.evaluate(
+    (m) =>
+      new Promise<void>((resolve) => {
+        const win = globalThis as unknown as {
+          postMessage(m: unknown, target: string): void;
+          addEventListener(type: 'message', f: (e: { data: unknown }) => void): void;
+          removeEventListener(type: 'message', f: (e: { data: unknown }) => void): void;
+        };
+        const sentinel = { __sync: Math.random() };
+        const onMessage = (e: { data: unknown }): void => {
+          if ((e.data as { __sync?: number } | null)?.__sync !== sentinel.__sync) return;
+          win.removeEventListener('message', onMessage);
+          resolve();
+        };
+        win.addEventListener('message', onMessage);
+        win.postMessage(m, '*');
+        win.postMessage(sentinel, '*');
+      }),
+    message,
+  );
 }
 
 export async function postedMessages(page: Page): Promise<{ type: string; [key: string]: unknown }[]> {
