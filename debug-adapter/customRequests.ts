@@ -8,7 +8,7 @@ import { describeFlags } from '../engine/paging/pte';
 import { AdapterError, optionalInt, requireBig, requireInt, requireObject } from './adapterError';
 import { walkOf, walkText } from './evaluate';
 import type { DomainsResult, EventsResult, FrameTableResult, WalkResult } from './protocol';
-import type { Debuggee } from './session';
+import type { Debuggee } from './debuggee';
 
 const TRAP_CLASSES = new Set(['fault', 'npf', 'fixup', 'emulate', 'hypercall_result', 'ptwr', 'mmio']);
 

@@ -9,6 +9,7 @@
 import type { Engine, EngineCheckpoint } from '../engine/engine';
 import type { EngineEvent } from '../engine/events/eventTypes';
 import type { Breakpoints, StopDecision } from './breakpoints';
+import type { DataBreakpoints } from './dataBreakpoints';
 
 /** What step n did: who ran it, how deep its thread was, which events it logged. */
 export interface StepRecord {
@@ -30,6 +31,8 @@ export interface Stop {
 export interface RunHooks {
   /** New output lines and logpoint messages. */
   output(stream: 'stdout' | 'stderr' | 'console', text: string): void;
+  /** Events logged by steps run for the first time (not replays), for `trace`. */
+  events(events: readonly EngineEvent[]): void;
   stopped(stop: Stop): void;
   ended(): void;
 }
@@ -44,6 +47,7 @@ export class RunControl {
   readonly history: StepRecord[] = [];
   private readonly checkpoints = new Map<number, EngineCheckpoint>();
   private outputSent = 0;
+  private eventsSent = 0;
   private pauseRequested = false;
   running = false;
   /** The run has ended (forward): a failed `expect` was shown, or every vCPU finished. */
@@ -54,6 +58,7 @@ export class RunControl {
   constructor(
     private readonly engine: Engine,
     private readonly breakpoints: Breakpoints,
+    private readonly data: DataBreakpoints,
     private readonly hooks: RunHooks,
     private readonly maxSteps: number,
   ) {
@@ -95,12 +100,14 @@ export class RunControl {
           }
           const rec = this.advance();
           this.flushOutput();
-          const decision = this.breakpoints.check({
-            forward: true,
-            skipBefore: false,
-            stepEvents: this.eventsOf(rec),
-            log: (text) => this.hooks.output('console', text),
-          });
+          const dataStop = this.data.check(rec.thread);
+          const decision =
+            this.breakpoints.check({
+              forward: true,
+              skipBefore: false,
+              stepEvents: this.eventsOf(rec),
+              log: (text) => this.hooks.output('console', text),
+            }) ?? dataStop;
           first = false;
           if (decision !== null) {
             this.atExpectFailure = decision.event?.class === 'expect_failed';
@@ -132,22 +139,33 @@ export class RunControl {
     this.stop({ reason, thread, text: null, decision: null });
   }
 
-  /** Reverse-continue: the last earlier position where a breakpoint stops; else position 0. */
+  /**
+   * Reverse-continue: the last earlier position where a breakpoint stops; else position 0. A data
+   * breakpoint stops at p when the sample changed from p−1 to p, so each segment is replayed through
+   * its end position too (that transition belongs to no later segment).
+   */
   reverseContinue(thread: number): void {
-    let end = this.position;
+    const origin = this.position;
+    let end = origin;
     while (end > 0) {
       const start = this.checkpointAtOrBelow(end - 1);
       this.goTo(start);
+      this.data.rebase();
       let found: { position: number; decision: StopDecision } | null = null;
-      for (let p = start; p < end; p++) {
+      for (let p = start; p <= end; p++) {
         if (p > start) this.advance();
         const rec = p > 0 ? this.history[p - 1] : null;
-        const decision = this.breakpoints.check({
-          forward: false,
-          skipBefore: false,
-          stepEvents: rec ? this.eventsOf(rec) : [],
-          log: () => undefined,
-        });
+        const dataStop = p > start ? this.data.check(rec?.thread ?? thread) : null;
+        if (p >= origin) break;
+        const decision =
+          (p < end
+            ? this.breakpoints.check({
+                forward: false,
+                skipBefore: false,
+                stepEvents: rec ? this.eventsOf(rec) : [],
+                log: () => undefined,
+              })
+            : null) ?? dataStop;
         if (decision !== null) found = { position: p, decision };
       }
       if (found !== null) {
@@ -186,6 +204,7 @@ export class RunControl {
     for (const k of [...this.checkpoints.keys()]) if (k > this.position) this.checkpoints.delete(k);
     this.checkpoints.set(this.position, this.engine.checkpoint());
     this.outputSent = Math.min(this.outputSent, this.engine.output.length);
+    this.eventsSent = Math.min(this.eventsSent, this.engine.machine.log.length);
   }
 
   eventsOf(rec: StepRecord): EngineEvent[] {
@@ -223,6 +242,11 @@ export class RunControl {
   }
 
   private flushOutput(): void {
+    const log = this.engine.machine.log;
+    if (this.eventsSent < log.length) {
+      this.hooks.events(log.slice(this.eventsSent));
+      this.eventsSent = log.length;
+    }
     const out = this.engine.output;
     for (; this.outputSent < out.length; this.outputSent++) {
       const line = out[this.outputSent];
@@ -232,6 +256,7 @@ export class RunControl {
 
   private stop(stop: Stop): void {
     this.running = false;
+    this.data.rebase();
     this.hooks.stopped(stop);
   }
 

@@ -5,49 +5,19 @@
  * Variables, Evaluator, memory and customRequests.
  */
 import { readFileSync } from 'node:fs';
-import { DebugSession, InitializedEvent, OutputEvent, StoppedEvent, TerminatedEvent, Thread, StackFrame, Source, ExitedEvent, InvalidatedEvent, Event } from '@vscode/debugadapter'; // prettier-ignore
+import { DebugSession, InitializedEvent, OutputEvent, StoppedEvent, TerminatedEvent, Thread, StackFrame, ExitedEvent, InvalidatedEvent, MemoryEvent, Event } from '@vscode/debugadapter'; // prettier-ignore
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { basename } from 'node:path';
 import { loadEngine } from '../engine/engine';
 import type { Engine } from '../engine/engine';
 import { formatTraceLine } from '../engine/events/eventJson';
 import { formatDiagnostic } from '../engine/language';
 import { AdapterError, asAdapterError, optionalInt, requireInt, requireObject, requireString, toErrorMessage } from './adapterError'; // prettier-ignore
-import { Breakpoints } from './breakpoints';
 import { customRequest } from './customRequests';
-import { Evaluator } from './evaluate';
 import { parseMemoryReference, readMemory, writeMemory } from './memory';
-import { EXCEPTION_FILTER_IDS } from './protocol';
+import { CAPABILITIES, createDebuggee, exceptionInfoBody } from './debuggee';
+import type { Debuggee } from './debuggee';
 import type { StateChangedEventBody } from './protocol';
-import { RunControl } from './runControl';
 import type { Stop } from './runControl';
-import { Variables } from './variables';
-
-const FILTER_LABELS: Record<string, string> = {
-  'page-fault': 'Page faults (#PF)',
-  'gp-fault': 'General protection faults (#GP)',
-  'cr-write': 'Control register writes',
-  'hypercall-error': 'Failed hypercalls',
-  'ptwr-emulate': 'Writable page-table emulation',
-  'shadow-fixup': 'Shadow fix-ups',
-  'shadow-emulate': 'Shadow write emulation',
-  'oos-resync': 'Out-of-sync resyncs',
-  unshadow: 'Unshadow',
-  npf: 'Nested page faults',
-  mmio: 'MMIO accesses',
-  'expect-failed': 'Failed expectations',
-  invariant: 'Invariant violations (audits)',
-};
-
-export interface Debuggee {
-  engine: Engine;
-  breakpoints: Breakpoints;
-  run: RunControl;
-  variables: Variables;
-  evaluator: Evaluator;
-  lastStop: Stop | null;
-  source: Source;
-}
 
 export class PagewalkSession extends DebugSession {
   private debuggee: Debuggee | null = null;
@@ -99,30 +69,7 @@ export class PagewalkSession extends DebugSession {
   }
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
-    response.body = {
-      supportsConfigurationDoneRequest: true,
-      supportsConditionalBreakpoints: true,
-      supportsHitConditionalBreakpoints: true,
-      supportsLogPoints: true,
-      supportsFunctionBreakpoints: true,
-      supportsBreakpointLocationsRequest: true,
-      supportsEvaluateForHovers: true,
-      supportsStepBack: true,
-      supportsCompletionsRequest: true,
-      supportsExceptionInfoRequest: true,
-      supportsExceptionFilterOptions: true,
-      supportsReadMemoryRequest: true,
-      supportsWriteMemoryRequest: true,
-      supportsTerminateRequest: true,
-      supportsSteppingGranularity: false,
-      exceptionBreakpointFilters: EXCEPTION_FILTER_IDS.map((id) => ({
-        filter: id,
-        label: FILTER_LABELS[id],
-        default: id === 'expect-failed',
-        supportsCondition: true,
-        conditionDescription: 'a guest-language expression over the event fields, e.g. value == 0x1000',
-      })),
-    };
+    response.body = CAPABILITIES;
     this.sendResponse(response);
   }
 
@@ -162,26 +109,15 @@ export class PagewalkSession extends DebugSession {
   }
 
   private setup(engine: Engine, program: string, maxSteps: number): void {
-    const breakpoints = new Breakpoints(engine);
-    const variables = new Variables(engine);
-    const run = new RunControl(engine, breakpoints, {
+    this.debuggee = createDebuggee(engine, program, maxSteps, {
       output: (stream, text) => this.sendEvent(new OutputEvent(text + '\n', stream)),
+      events: (events) => {
+        if (this.trace)
+          for (const e of events) this.sendEvent(new OutputEvent(formatTraceLine(e) + '\n', 'console'));
+      },
       stopped: (stop) => this.onStop(stop),
       ended: () => this.onEnd(),
-    }, maxSteps); // prettier-ignore
-    if (this.trace)
-      engine.machine.log.subscribe((e) =>
-        this.sendEvent(new OutputEvent(formatTraceLine(e) + '\n', 'console')),
-      );
-    this.debuggee = {
-      engine,
-      breakpoints,
-      run,
-      variables,
-      evaluator: new Evaluator(engine, variables),
-      lastStop: null,
-      source: new Source(basename(program), program),
-    };
+    });
   }
 
   private onStop(stop: Stop): void {
@@ -263,6 +199,39 @@ export class PagewalkSession extends DebugSession {
       if (!Array.isArray(a.filters))
         throw new AdapterError('badArguments', 'setExceptionBreakpoints: filters must be a list');
       return { breakpoints: this.d.breakpoints.setExceptionFilters(args) };
+    });
+  }
+
+  protected override dataBreakpointInfoRequest(
+    response: DebugProtocol.DataBreakpointInfoResponse,
+    args: DebugProtocol.DataBreakpointInfoArguments,
+  ): void {
+    this.handle(response, () => {
+      const d = this.stopped();
+      const a = requireObject(args, 'dataBreakpointInfo');
+      const name = requireString(a, 'name', 'dataBreakpointInfo');
+      if (a.variablesReference !== undefined) {
+        const ctx = d.variables.contextOf(requireInt(a, 'variablesReference', 'dataBreakpointInfo', 1));
+        const index = /^\[(\d+)\]$/.exec(name);
+        if (ctx?.kind === 'table' && index) return d.data.described(`pte:${ctx.mfn}:${index[1]}`);
+        if (ctx?.kind === 'locals') return d.data.info(name, ctx.thread, ctx.frameIndex);
+        return { dataId: null, description: `no data breakpoint for '${name}' here` };
+      }
+      const where =
+        a.frameId === undefined ? { thread: d.lastStop?.thread ?? 0, frame: 0 } : this.frameOf(a.frameId);
+      return d.data.info(name, where.thread, where.frame);
+    });
+  }
+
+  protected override setDataBreakpointsRequest(
+    response: DebugProtocol.SetDataBreakpointsResponse,
+    args: DebugProtocol.SetDataBreakpointsArguments,
+  ): void {
+    this.handle(response, () => {
+      const a = requireObject(args, 'setDataBreakpoints');
+      if (!Array.isArray(a.breakpoints))
+        throw new AdapterError('badArguments', 'setDataBreakpoints: breakpoints must be a list');
+      return { breakpoints: this.d.data.set(a.breakpoints as DebugProtocol.DataBreakpoint[]) };
     });
   }
 
@@ -371,27 +340,7 @@ export class PagewalkSession extends DebugSession {
       const event = stop?.decision?.event;
       if (!stop || !event)
         throw new AdapterError('badArguments', 'exceptionInfo: the program did not stop on an exception');
-      const fields = Object.fromEntries(
-        Object.entries(event).map(([k, v]) => [k, typeof v === 'bigint' ? '0x' + v.toString(16) : v]),
-      );
-      return {
-        exceptionId: stop.decision?.filter ?? event.class,
-        description: stop.text ?? undefined,
-        breakMode: 'always' as const,
-        details: {
-          message: event.explanation ?? stop.text ?? event.class,
-          typeName: event.class,
-          stackTrace: JSON.stringify(
-            fields,
-            (_, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v),
-            2,
-          ),
-          innerException: stop.decision?.others.map((o) => ({
-            typeName: o.class,
-            message: o.explanation ?? o.class,
-          })),
-        },
-      };
+      return exceptionInfoBody(stop, event);
     });
   }
 
@@ -511,6 +460,8 @@ export class PagewalkSession extends DebugSession {
       const written = writeMemory(d.engine, target, data);
       d.run.truncateHistory();
       d.variables.reset();
+      d.data.rebase();
+      this.sendEvent(new MemoryEvent(ref, optionalInt(a, 'offset', 'writeMemory', 0, -(2 ** 40)), written));
       this.sendEvent(new InvalidatedEvent(['variables']));
       return { bytesWritten: written };
     });

@@ -16,6 +16,10 @@ import { virtualReference } from './memory';
 
 type Thunk = () => DebugProtocol.Variable[];
 
+/** What a handle's children are, for `dataBreakpointInfo`. */
+export type HandleContext =
+  { kind: 'locals'; thread: number; frameIndex: number } | { kind: 'table'; mfn: number };
+
 const CR0_BITS: [string, number][] = [['PE', 0], ['MP', 1], ['EM', 2], ['TS', 3], ['ET', 4], ['NE', 5], ['WP', 16], ['AM', 18], ['NW', 29], ['CD', 30], ['PG', 31]]; // prettier-ignore
 const CR4_BITS: [string, number][] = [['VME', 0], ['PVI', 1], ['TSD', 2], ['DE', 3], ['PSE', 4], ['PAE', 5], ['MCE', 6], ['PGE', 7], ['PCE', 8], ['OSFXSR', 9], ['OSXMMEXCPT', 10], ['LA57', 12], ['SMEP', 20], ['SMAP', 21]]; // prettier-ignore
 const LEVEL_NAMES = ['', 'PT', 'PD', 'PDPT', 'PML4'];
@@ -23,12 +27,14 @@ const FAULT_NAMES: Record<string, string> = { '0': 'NOFAULT', '13': 'GP', '14': 
 
 export class Variables {
   private thunks = new Map<number, Thunk>();
+  private contexts = new Map<number, HandleContext>();
   private next = 1;
 
   constructor(private readonly engine: Engine) {}
 
   reset(): void {
     this.thunks.clear();
+    this.contexts.clear();
     this.next = 1;
   }
 
@@ -41,7 +47,16 @@ export class Variables {
       presentationHint: hint,
     });
     return [
-      scope('Locals', () => this.locals(thread, frameIndex), false, 'locals'),
+      {
+        name: 'Locals',
+        variablesReference: this.handle(() => this.locals(thread, frameIndex), {
+          kind: 'locals',
+          thread,
+          frameIndex,
+        }),
+        expensive: false,
+        presentationHint: 'locals',
+      },
       scope('Registers', () => this.registers(vcpu, domain, thread), false, 'registers'),
       scope('Domain', () => this.domainVars(domain)),
       scope('Page tables', () => this.pageTableRoot(vcpu, domain), true),
@@ -62,9 +77,14 @@ export class Variables {
     return { vcpu: domain.vcpus[info.index], domain };
   }
 
-  private handle(thunk: Thunk): number {
+  contextOf(ref: number): HandleContext | undefined {
+    return this.contexts.get(ref);
+  }
+
+  private handle(thunk: Thunk, context?: HandleContext): number {
     const ref = this.next++;
     this.thunks.set(ref, thunk);
+    if (context) this.contexts.set(ref, context);
     return ref;
   }
 
@@ -153,7 +173,10 @@ export class Variables {
     return {
       name,
       value: `frame ${formatValue(BigInt(frame))}${domain.isHvm ? ` (mfn ${formatValue(BigInt(mfn))})` : ''}`,
-      variablesReference: mfn < 0 ? 0 : this.handle(() => this.tableEntries(domain, mfn, level, vaBase)),
+      variablesReference:
+        mfn < 0
+          ? 0
+          : this.handle(() => this.tableEntries(domain, mfn, level, vaBase), { kind: 'table', mfn }),
       memoryReference: mfn < 0 ? undefined : `ma:${formatValue(BigInt(mfn) << 12n)}`,
     };
   }
