@@ -206,6 +206,11 @@ export class FrameTable {
     yield* [...seen].sort((a, b) => a - b);
   }
 
+  /** Whether the frame's chunk of 4096 frames was ever written (else all of it is in its initial state). */
+  isChunkTouched(mfn: number): boolean {
+    return this.chunks.has(mfn >>> CHUNK_SHIFT);
+  }
+
   initialState(mfn: number): InitialFrameState {
     return this.layout(mfn);
   }
