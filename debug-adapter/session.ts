@@ -5,7 +5,7 @@
  * Variables, Evaluator, memory and customRequests.
  */
 import { readFileSync } from 'node:fs';
-import { DebugSession, InitializedEvent, OutputEvent, StoppedEvent, TerminatedEvent, Thread, StackFrame, ExitedEvent, InvalidatedEvent, MemoryEvent, Event } from '@vscode/debugadapter'; // prettier-ignore
+import { DebugSession, InitializedEvent, OutputEvent, StoppedEvent, TerminatedEvent, Thread, ExitedEvent, InvalidatedEvent, MemoryEvent, Event } from '@vscode/debugadapter'; // prettier-ignore
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { loadEngine } from '../engine/engine';
 import type { Engine } from '../engine/engine';
@@ -13,8 +13,9 @@ import { formatTraceLine } from '../engine/events/eventJson';
 import { formatDiagnostic } from '../engine/language';
 import { AdapterError, asAdapterError, optionalInt, requireInt, requireObject, requireString, toErrorMessage } from './adapterError'; // prettier-ignore
 import { customRequest } from './customRequests';
-import { parseMemoryReference, readMemory, writeMemory } from './memory';
-import { CAPABILITIES, createDebuggee, exceptionInfoBody } from './debuggee';
+import { parseMemoryReference, writeMemory } from './memory';
+import * as requests from './inspectionRequests';
+import { CAPABILITIES, createDebuggee } from './debuggee';
 import type { Debuggee } from './debuggee';
 import type { StateChangedEventBody } from './protocol';
 import type { Stop } from './runControl';
@@ -153,86 +154,42 @@ export class PagewalkSession extends DebugSession {
     response: DebugProtocol.SetBreakpointsResponse,
     args: DebugProtocol.SetBreakpointsArguments,
   ): void {
-    this.handle(response, () => {
-      const a = requireObject(args, 'setBreakpoints');
-      const list = Array.isArray(a.breakpoints) ? (a.breakpoints as DebugProtocol.SourceBreakpoint[]) : [];
-      if (list.some((b) => typeof b?.line !== 'number'))
-        throw new AdapterError('badArguments', 'setBreakpoints: every breakpoint needs a line');
-      return { breakpoints: this.d.breakpoints.setLineBreakpoints(list) };
-    });
+    this.handle(response, () => requests.setBreakpoints(this.d, args));
   }
 
   protected override breakpointLocationsRequest(
     response: DebugProtocol.BreakpointLocationsResponse,
     args: DebugProtocol.BreakpointLocationsArguments,
   ): void {
-    this.handle(response, () => {
-      const a = requireObject(args, 'breakpointLocations');
-      const line = requireInt(a, 'line', 'breakpointLocations', 1);
-      const end = optionalInt(a, 'endLine', 'breakpointLocations', line, 1);
-      return { breakpoints: this.d.breakpoints.locations(line, end).map((l) => ({ line: l })) };
-    });
+    this.handle(response, () => requests.breakpointLocations(this.d, args));
   }
 
   protected override setFunctionBreakPointsRequest(
     response: DebugProtocol.SetFunctionBreakpointsResponse,
     args: DebugProtocol.SetFunctionBreakpointsArguments,
   ): void {
-    this.handle(response, () => {
-      const a = requireObject(args, 'setFunctionBreakpoints');
-      if (!Array.isArray(a.breakpoints))
-        throw new AdapterError('badArguments', 'setFunctionBreakpoints: breakpoints must be a list');
-      return {
-        breakpoints: this.d.breakpoints.setFunctionBreakpoints(
-          a.breakpoints as DebugProtocol.FunctionBreakpoint[],
-        ),
-      };
-    });
+    this.handle(response, () => requests.setFunctionBreakpoints(this.d, args));
   }
 
   protected override setExceptionBreakPointsRequest(
     response: DebugProtocol.SetExceptionBreakpointsResponse,
     args: DebugProtocol.SetExceptionBreakpointsArguments,
   ): void {
-    this.handle(response, () => {
-      const a = requireObject(args, 'setExceptionBreakpoints');
-      if (!Array.isArray(a.filters))
-        throw new AdapterError('badArguments', 'setExceptionBreakpoints: filters must be a list');
-      return { breakpoints: this.d.breakpoints.setExceptionFilters(args) };
-    });
+    this.handle(response, () => requests.setExceptionBreakpoints(this.d, args));
   }
 
   protected override dataBreakpointInfoRequest(
     response: DebugProtocol.DataBreakpointInfoResponse,
     args: DebugProtocol.DataBreakpointInfoArguments,
   ): void {
-    this.handle(response, () => {
-      const d = this.stopped();
-      const a = requireObject(args, 'dataBreakpointInfo');
-      const name = requireString(a, 'name', 'dataBreakpointInfo');
-      if (a.variablesReference !== undefined) {
-        const ctx = d.variables.contextOf(requireInt(a, 'variablesReference', 'dataBreakpointInfo', 1));
-        const index = /^\[(\d+)\]$/.exec(name);
-        if (ctx?.kind === 'table' && index) return d.data.described(`pte:${ctx.mfn}:${index[1]}`);
-        if (ctx?.kind === 'locals') return d.data.info(name, ctx.thread, ctx.frameIndex);
-        return { dataId: null, description: `no data breakpoint for '${name}' here` };
-      }
-      const where =
-        a.frameId === undefined ? { thread: d.lastStop?.thread ?? 0, frame: 0 } : this.frameOf(a.frameId);
-      return d.data.info(name, where.thread, where.frame);
-    });
+    this.handle(response, () => requests.dataBreakpointInfo(this.stopped(), args));
   }
 
   protected override setDataBreakpointsRequest(
     response: DebugProtocol.SetDataBreakpointsResponse,
     args: DebugProtocol.SetDataBreakpointsArguments,
   ): void {
-    this.handle(response, () => {
-      const a = requireObject(args, 'setDataBreakpoints');
-      if (!Array.isArray(a.breakpoints))
-        throw new AdapterError('badArguments', 'setDataBreakpoints: breakpoints must be a list');
-      return { breakpoints: this.d.data.set(a.breakpoints as DebugProtocol.DataBreakpoint[]) };
-    });
+    this.handle(response, () => requests.setDataBreakpoints(this.d, args));
   }
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
@@ -250,98 +207,42 @@ export class PagewalkSession extends DebugSession {
     response: DebugProtocol.StackTraceResponse,
     args: DebugProtocol.StackTraceArguments,
   ): void {
-    this.handle(response, () => {
-      const d = this.stopped();
-      const t = this.thread(args, 'stackTrace');
-      const frames = d.engine.interpreter.frames(t);
-      return {
-        stackFrames: frames.map(
-          (f, i) => new StackFrame((t + 1) * 100_000 + i, f.name, d.source, f.line, f.column),
-        ),
-        totalFrames: frames.length,
-      };
-    });
-  }
-
-  private frameOf(frameId: unknown): { thread: number; frame: number } {
-    if (typeof frameId !== 'number' || !Number.isInteger(frameId) || frameId < 100_000)
-      throw new AdapterError('unknownReference', `no stack frame ${String(frameId)}`);
-    const thread = Math.floor(frameId / 100_000) - 1;
-    const frame = frameId % 100_000;
-    if (
-      thread >= this.d.engine.interpreter.threads().length ||
-      frame >= this.d.engine.interpreter.frames(thread).length
-    )
-      throw new AdapterError('unknownReference', `no stack frame ${frameId}`);
-    return { thread, frame };
+    this.handle(response, () => requests.stackTrace(this.stopped(), args));
   }
 
   protected override scopesRequest(
     response: DebugProtocol.ScopesResponse,
     args: DebugProtocol.ScopesArguments,
   ): void {
-    this.handle(response, () => {
-      const d = this.stopped();
-      const { thread, frame } = this.frameOf(requireObject(args, 'scopes').frameId);
-      return { scopes: d.variables.scopes(thread, frame) };
-    });
+    this.handle(response, () => requests.scopes(this.stopped(), args));
   }
 
   protected override variablesRequest(
     response: DebugProtocol.VariablesResponse,
     args: DebugProtocol.VariablesArguments,
   ): void {
-    this.handle(response, () => {
-      const d = this.stopped();
-      const ref = requireInt(requireObject(args, 'variables'), 'variablesReference', 'variables', 1);
-      return { variables: d.variables.variables(ref) };
-    });
+    this.handle(response, () => requests.variables(this.stopped(), args));
   }
 
   protected override evaluateRequest(
     response: DebugProtocol.EvaluateResponse,
     args: DebugProtocol.EvaluateArguments,
   ): void {
-    this.handle(response, () => {
-      const d = this.stopped();
-      const a = requireObject(args, 'evaluate');
-      const expression = requireString(a, 'expression', 'evaluate');
-      const where =
-        a.frameId === undefined ? { thread: d.lastStop?.thread ?? 0, frame: 0 } : this.frameOf(a.frameId);
-      const r = d.evaluator.evaluate(expression, where.thread, where.frame, args.context);
-      return { result: r.result, variablesReference: 0, memoryReference: r.memoryReference };
-    });
+    this.handle(response, () => requests.evaluate(this.stopped(), args));
   }
 
   protected override completionsRequest(
     response: DebugProtocol.CompletionsResponse,
     args: DebugProtocol.CompletionsArguments,
   ): void {
-    this.handle(response, () => {
-      const a = requireObject(args, 'completions');
-      const text = requireString(a, 'text', 'completions');
-      return {
-        targets: this.d.evaluator.completions(
-          text,
-          optionalInt(a, 'column', 'completions', text.length + 1, 1),
-        ),
-      };
-    });
+    this.handle(response, () => requests.completions(this.d, args));
   }
 
   protected override exceptionInfoRequest(
     response: DebugProtocol.ExceptionInfoResponse,
     args: DebugProtocol.ExceptionInfoArguments,
   ): void {
-    this.handle(response, () => {
-      const d = this.stopped();
-      this.thread(args, 'exceptionInfo');
-      const stop = d.lastStop;
-      const event = stop?.decision?.event;
-      if (!stop || !event)
-        throw new AdapterError('badArguments', 'exceptionInfo: the program did not stop on an exception');
-      return exceptionInfoBody(stop, event);
-    });
+    this.handle(response, () => requests.exceptionInfo(this.stopped(), args));
   }
 
   // ---- run control ----
@@ -434,17 +335,7 @@ export class PagewalkSession extends DebugSession {
     response: DebugProtocol.ReadMemoryResponse,
     args: DebugProtocol.ReadMemoryArguments,
   ): void {
-    this.handle(response, () => {
-      const d = this.stopped();
-      const a = requireObject(args, 'readMemory');
-      const target = parseMemoryReference(
-        requireString(a, 'memoryReference', 'readMemory'),
-        optionalInt(a, 'offset', 'readMemory', 0, -(2 ** 40)),
-      );
-      const count = requireInt(a, 'count', 'readMemory', 0);
-      if (count > 1 << 20) throw new AdapterError('badArguments', 'readMemory: at most 1 MiB at a time');
-      return readMemory(d.engine, target, count);
-    });
+    this.handle(response, () => requests.readMemory(this.stopped(), args));
   }
 
   protected override writeMemoryRequest(

@@ -1,0 +1,177 @@
+/**
+ * The bodies of the breakpoint and inspection requests, one function each: `(debuggee, args) →
+ * response body`, throwing AdapterError on bad arguments. The session only routes to them.
+ */
+import { StackFrame } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { AdapterError, optionalInt, requireInt, requireObject, requireString } from './adapterError';
+import type { Debuggee } from './debuggee';
+import { exceptionInfoBody } from './debuggee';
+import { parseMemoryReference, readMemory as readBytes } from './memory';
+
+export function threadArg(d: Debuggee, args: unknown, command: string): number {
+  const t = requireInt(requireObject(args, command), 'threadId', command, 1) - 1;
+  if (t >= d.engine.interpreter.threads().length)
+    throw new AdapterError('unknownThread', `no thread ${t + 1}`);
+  return t;
+}
+
+export function frameOf(d: Debuggee, frameId: unknown): { thread: number; frame: number } {
+  if (typeof frameId !== 'number' || !Number.isInteger(frameId) || frameId < 100_000)
+    throw new AdapterError('unknownReference', `no stack frame ${String(frameId)}`);
+  const thread = Math.floor(frameId / 100_000) - 1;
+  const frame = frameId % 100_000;
+  if (thread >= d.engine.interpreter.threads().length || frame >= d.engine.interpreter.frames(thread).length)
+    throw new AdapterError('unknownReference', `no stack frame ${frameId}`);
+  return { thread, frame };
+}
+
+export function setBreakpoints(
+  d: Debuggee,
+  args: DebugProtocol.SetBreakpointsArguments,
+): DebugProtocol.SetBreakpointsResponse['body'] {
+  const a = requireObject(args, 'setBreakpoints');
+  const list = Array.isArray(a.breakpoints) ? (a.breakpoints as DebugProtocol.SourceBreakpoint[]) : [];
+  if (list.some((b) => typeof b?.line !== 'number'))
+    throw new AdapterError('badArguments', 'setBreakpoints: every breakpoint needs a line');
+  return { breakpoints: d.breakpoints.setLineBreakpoints(list) };
+}
+
+export function breakpointLocations(
+  d: Debuggee,
+  args: DebugProtocol.BreakpointLocationsArguments,
+): DebugProtocol.BreakpointLocationsResponse['body'] {
+  const a = requireObject(args, 'breakpointLocations');
+  const line = requireInt(a, 'line', 'breakpointLocations', 1);
+  const end = optionalInt(a, 'endLine', 'breakpointLocations', line, 1);
+  return { breakpoints: d.breakpoints.locations(line, end).map((l) => ({ line: l })) };
+}
+
+export function setFunctionBreakpoints(
+  d: Debuggee,
+  args: DebugProtocol.SetFunctionBreakpointsArguments,
+): DebugProtocol.SetFunctionBreakpointsResponse['body'] {
+  const a = requireObject(args, 'setFunctionBreakpoints');
+  if (!Array.isArray(a.breakpoints))
+    throw new AdapterError('badArguments', 'setFunctionBreakpoints: breakpoints must be a list');
+  return {
+    breakpoints: d.breakpoints.setFunctionBreakpoints(a.breakpoints as DebugProtocol.FunctionBreakpoint[]),
+  };
+}
+
+export function setExceptionBreakpoints(
+  d: Debuggee,
+  args: DebugProtocol.SetExceptionBreakpointsArguments,
+): DebugProtocol.SetExceptionBreakpointsResponse['body'] {
+  const a = requireObject(args, 'setExceptionBreakpoints');
+  if (!Array.isArray(a.filters))
+    throw new AdapterError('badArguments', 'setExceptionBreakpoints: filters must be a list');
+  return { breakpoints: d.breakpoints.setExceptionFilters(args) };
+}
+
+export function dataBreakpointInfo(
+  d: Debuggee,
+  args: DebugProtocol.DataBreakpointInfoArguments,
+): DebugProtocol.DataBreakpointInfoResponse['body'] {
+  const a = requireObject(args, 'dataBreakpointInfo');
+  const name = requireString(a, 'name', 'dataBreakpointInfo');
+  if (a.variablesReference !== undefined) {
+    const ctx = d.variables.contextOf(requireInt(a, 'variablesReference', 'dataBreakpointInfo', 1));
+    const index = /^\[(\d+)\]$/.exec(name);
+    if (ctx?.kind === 'table' && index) return d.data.described(`pte:${ctx.mfn}:${index[1]}`);
+    if (ctx?.kind === 'locals') return d.data.info(name, ctx.thread, ctx.frameIndex);
+    return { dataId: null, description: `no data breakpoint for '${name}' here` };
+  }
+  const where =
+    a.frameId === undefined ? { thread: d.lastStop?.thread ?? 0, frame: 0 } : frameOf(d, a.frameId);
+  return d.data.info(name, where.thread, where.frame);
+}
+
+export function setDataBreakpoints(
+  d: Debuggee,
+  args: DebugProtocol.SetDataBreakpointsArguments,
+): DebugProtocol.SetDataBreakpointsResponse['body'] {
+  const a = requireObject(args, 'setDataBreakpoints');
+  if (!Array.isArray(a.breakpoints))
+    throw new AdapterError('badArguments', 'setDataBreakpoints: breakpoints must be a list');
+  return { breakpoints: d.data.set(a.breakpoints as DebugProtocol.DataBreakpoint[]) };
+}
+
+export function stackTrace(
+  d: Debuggee,
+  args: DebugProtocol.StackTraceArguments,
+): DebugProtocol.StackTraceResponse['body'] {
+  const t = threadArg(d, args, 'stackTrace');
+  const frames = d.engine.interpreter.frames(t);
+  return {
+    stackFrames: frames.map(
+      (f, i) => new StackFrame((t + 1) * 100_000 + i, f.name, d.source, f.line, f.column),
+    ),
+    totalFrames: frames.length,
+  };
+}
+
+export function scopes(
+  d: Debuggee,
+  args: DebugProtocol.ScopesArguments,
+): DebugProtocol.ScopesResponse['body'] {
+  const { thread, frame } = frameOf(d, requireObject(args, 'scopes').frameId);
+  return { scopes: d.variables.scopes(thread, frame) };
+}
+
+export function variables(
+  d: Debuggee,
+  args: DebugProtocol.VariablesArguments,
+): DebugProtocol.VariablesResponse['body'] {
+  const ref = requireInt(requireObject(args, 'variables'), 'variablesReference', 'variables', 1);
+  return { variables: d.variables.variables(ref) };
+}
+
+export function evaluate(
+  d: Debuggee,
+  args: DebugProtocol.EvaluateArguments,
+): DebugProtocol.EvaluateResponse['body'] {
+  const a = requireObject(args, 'evaluate');
+  const expression = requireString(a, 'expression', 'evaluate');
+  const where =
+    a.frameId === undefined ? { thread: d.lastStop?.thread ?? 0, frame: 0 } : frameOf(d, a.frameId);
+  const r = d.evaluator.evaluate(expression, where.thread, where.frame, args.context);
+  return { result: r.result, variablesReference: 0, memoryReference: r.memoryReference };
+}
+
+export function completions(
+  d: Debuggee,
+  args: DebugProtocol.CompletionsArguments,
+): DebugProtocol.CompletionsResponse['body'] {
+  const a = requireObject(args, 'completions');
+  const text = requireString(a, 'text', 'completions');
+  return {
+    targets: d.evaluator.completions(text, optionalInt(a, 'column', 'completions', text.length + 1, 1)),
+  };
+}
+
+export function exceptionInfo(
+  d: Debuggee,
+  args: DebugProtocol.ExceptionInfoArguments,
+): DebugProtocol.ExceptionInfoResponse['body'] {
+  threadArg(d, args, 'exceptionInfo');
+  const stop = d.lastStop;
+  const event = stop?.decision?.event;
+  if (!stop || !event)
+    throw new AdapterError('badArguments', 'exceptionInfo: the program did not stop on an exception');
+  return exceptionInfoBody(stop, event);
+}
+
+export function readMemory(
+  d: Debuggee,
+  args: DebugProtocol.ReadMemoryArguments,
+): DebugProtocol.ReadMemoryResponse['body'] {
+  const a = requireObject(args, 'readMemory');
+  const target = parseMemoryReference(
+    requireString(a, 'memoryReference', 'readMemory'),
+    optionalInt(a, 'offset', 'readMemory', 0, -(2 ** 40)),
+  );
+  const count = requireInt(a, 'count', 'readMemory', 0);
+  if (count > 1 << 20) throw new AdapterError('badArguments', 'readMemory: at most 1 MiB at a time');
+  return readBytes(d.engine, target, count);
+}
