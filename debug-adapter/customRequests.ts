@@ -9,6 +9,7 @@ import { AdapterError, optionalInt, requireBig, requireInt, requireObject } from
 import { walkOf, walkText } from './evaluate';
 import type { DomainsResult, EventsResult, FrameTableResult, WalkResult } from './protocol';
 import type { Debuggee } from './debuggee';
+import { diff, pageTable, shadowPair } from './viewRequests';
 
 const TRAP_CLASSES = new Set(['fault', 'npf', 'fixup', 'emulate', 'hypercall_result', 'ptwr', 'mmio']);
 
@@ -61,9 +62,11 @@ export function customRequest(d: Debuggee, command: string, args: unknown): unkn
       return reverse(d, t, target);
     }
     case 'pagewalk/pageTable':
+      return pageTable(d, a, thread());
     case 'pagewalk/shadowPair':
+      return shadowPair(d, a, thread());
     case 'pagewalk/diff':
-      throw new AdapterError('unsupported', `${command} is not implemented yet`);
+      return diff(d, a);
     default:
       throw new AdapterError('unsupported', `unknown request '${command}'`);
   }

@@ -123,6 +123,8 @@ export interface PageTableArguments {
   /** Entries [start, start+count) of the table, default the whole 512. */
   start?: number;
   count?: number;
+  /** First VA the table covers (for the rows' `vaStart`); default 0. Pass the parent row's `vaStart`. */
+  vaBase?: Hex;
 }
 export interface PageTableEntryRow {
   /** First index of the row; a run of not-present entries is one row with `runLength` > 1. */

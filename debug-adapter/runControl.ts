@@ -135,6 +135,8 @@ export class RunControl {
 
   /** Goes to an earlier position and stops there. */
   backTo(target: number, reason: StopReason, thread: number): void {
+    this.atExpectFailure = false;
+    this.ended = false;
     this.goTo(target);
     this.stop({ reason, thread, text: null, decision: null });
   }
@@ -145,6 +147,8 @@ export class RunControl {
    * its end position too (that transition belongs to no later segment).
    */
   reverseContinue(thread: number): void {
+    this.atExpectFailure = false;
+    this.ended = false;
     const origin = this.position;
     let end = origin;
     while (end > 0) {
@@ -188,8 +192,6 @@ export class RunControl {
 
   /** Restores position n (checkpoint + replay). Positions past the history's end are not allowed. */
   goTo(n: number): void {
-    this.atExpectFailure = false;
-    this.ended = false;
     if (n === this.position) return;
     const cp = this.checkpointAtOrBelow(n);
     if (n < this.position || cp > this.position)

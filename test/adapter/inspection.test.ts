@@ -89,6 +89,20 @@ describe('evaluate and console', () => {
     expect(e.body.total).toBe(2);
     const ft = await dc.customRequest('pagewalk/frameTable', { start: 0, count: 16 });
     expect(ft.body.rows).toHaveLength(16);
+    const pt = await dc.customRequest('pagewalk/pageTable', { threadId: 1 });
+    expect(pt.body.entries.map((e: { index: number; runLength: number }) => [e.index, e.runLength])).toEqual([
+      [0, 1],
+      [1, 511],
+    ]);
+    expect(pt.body.entries[0].expandable).toBe(true);
+    const l1 = await dc.customRequest('pagewalk/pageTable', { threadId: 1, frame: 4, level: 1 });
+    expect(l1.body.entries[1]).toMatchObject({ index: 1, value: '0x5063', vaStart: '0x1000', target: 5 });
+    const sp = await dc.customRequest('pagewalk/shadowPair', { threadId: 1, gfn: 1 });
+    expect(sp.body.shadowed).toBe(false);
+    const diff = await dc.customRequest('pagewalk/diff', { from: 0 });
+    expect(diff.body.registers.map((r: { register: string }) => r.register).sort()).toEqual(['cr0', 'cr3']);
+    expect(diff.body.memory.length).toBeGreaterThanOrEqual(5);
+    expect((await topFrame(dc)).line).toBe(19);
     await untilStopped(dc, () => dc.customRequest('pagewalk/reverseToCr3Write', { threadId: 1 }));
     expect((await topFrame(dc)).line).toBe(16);
     expect(await evaluate(dc, 'cr3')).toBe('0x1000');
