@@ -62,12 +62,22 @@ export function eventBindings(event: EngineEvent): Map<string, bigint> {
   return out;
 }
 
+/** Linux errno numbers Xen returns (the language's constants are these; `ET` is a CR0 bit, not one). */
+const ERRNO_NAMES = new Map<bigint, string>(
+  (
+    [
+      ['EPERM', 1], ['ENOENT', 2], ['ESRCH', 3], ['EINTR', 4], ['EIO', 5], ['E2BIG', 7], ['EAGAIN', 11],
+      ['ENOMEM', 12], ['EACCES', 13], ['EFAULT', 14], ['EBUSY', 16], ['EEXIST', 17], ['ENODEV', 19],
+      ['EINVAL', 22], ['ENOSPC', 28], ['ERANGE', 34], ['EDEADLK', 35], ['ENOSYS', 38], ['EOPNOTSUPP', 95],
+    ] as const
+  ).map(([name, n]) => [BigInt(n), name]),
+); // prettier-ignore
+
 /** `-EBUSY` for an rc, or the hex value when it is no errno. */
 export function errnoName(rc: bigint): string {
   const positive = (U64 + 1n - (rc & U64)) & U64;
-  for (const [name, value] of BUILTIN_CONSTANTS)
-    if (/^E[A-Z]+$/.test(name) && value === positive) return `-${name}`;
-  return '0x' + rc.toString(16);
+  const name = ERRNO_NAMES.get(positive);
+  return name !== undefined ? `-${name}` : '0x' + rc.toString(16);
 }
 
 /** The stop text of an event (§6.1 "What the stop says"); `stepEvents` are the events of its step. */
