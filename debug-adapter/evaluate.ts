@@ -12,6 +12,7 @@ import { describeFlags } from '../engine/paging/pte';
 import { walkTables } from '../engine/paging/walkTables';
 import type { Walk } from '../engine/paging/walkTables';
 import { AdapterError, parseBig } from './adapterError';
+import { auditAndLog, auditText } from './audits';
 import { virtualReference } from './memory';
 import type { Variables } from './variables';
 
@@ -101,7 +102,10 @@ export class Evaluator {
           .join('\n');
       }
       case 'audit':
-        return 'no frame or shadow auditor is available in this engine yet';
+        return [
+          auditText(this.engine),
+          ...auditAndLog(this.engine).map(() => '(logged an invariant event)'),
+        ].join('\n');
       case 'events': {
         const n = args[0] === undefined ? 20 : Number(this.number(args[0], 'events N'));
         const all = this.engine.events;

@@ -9,6 +9,7 @@
 import type { Engine, EngineCheckpoint } from '../engine/engine';
 import type { EngineEvent } from '../engine/events/eventTypes';
 import type { Breakpoints, StopDecision } from './breakpoints';
+import { auditAndLog } from './audits';
 import type { DataBreakpoints } from './dataBreakpoints';
 
 /** What step n did: who ran it, how deep its thread was, which events it logged. */
@@ -228,6 +229,7 @@ export class RunControl {
     const depthBefore = next ? this.depth(thread) : 0;
     const eventStart = this.engine.machine.log.length;
     this.engine.step();
+    if (this.breakpoints.invariantFilterOn) auditAndLog(this.engine);
     const rec = { thread, depthBefore, eventStart, eventEnd: this.engine.machine.log.length };
     this.history[n] = rec;
     return rec;

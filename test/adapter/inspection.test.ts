@@ -65,7 +65,7 @@ describe('evaluate and console', () => {
     await expect(evaluate(dc, 'alloc()')).rejects.toThrow();
     const walk = await evaluate(dc, 'walk 0x1000', 'repl');
     expect(walk.split('\n')).toHaveLength(5);
-    expect(await evaluate(dc, 'audit', 'repl')).toMatch(/no frame or shadow auditor/);
+    expect(await evaluate(dc, 'audit', 'repl')).toMatch(/^frame-table audit: no violations$/);
     const c = await dc.send('completions', { text: 'tr', column: 3 });
     expect((c.body as { targets: { label: string }[] }).targets.map((t) => t.label)).toContain('translate');
   });
