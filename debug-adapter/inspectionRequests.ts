@@ -21,7 +21,11 @@ export function frameOf(d: Debuggee, frameId: unknown): { thread: number; frame:
     throw new AdapterError('unknownReference', `no stack frame ${String(frameId)}`);
   const thread = Math.floor(frameId / 100_000) - 1;
   const frame = frameId % 100_000;
-  if (thread >= d.engine.interpreter.threads().length || frame >= d.engine.interpreter.frames(thread).length)
+  // A finished vCPU has no frames but one synthetic frame (index 0) that still shows its registers.
+  if (
+    thread >= d.engine.interpreter.threads().length ||
+    frame >= Math.max(1, d.engine.interpreter.frames(thread).length)
+  )
     throw new AdapterError('unknownReference', `no stack frame ${frameId}`);
   return { thread, frame };
 }
@@ -103,6 +107,15 @@ export function stackTrace(
 ): DebugProtocol.StackTraceResponse['body'] {
   const t = threadArg(d, args, 'stackTrace');
   const frames = d.engine.interpreter.frames(t);
+  if (frames.length === 0) {
+    // The vCPU finished (possibly in the very step that stopped): show where it ended.
+    const info = d.engine.interpreter.threads()[t];
+    const line = d.lastStop?.thread === t ? (d.lastStop.decision?.event?.line ?? info.line) : info.line;
+    return {
+      stackFrames: [new StackFrame((t + 1) * 100_000, `${info.name} (${info.state})`, d.source, line, 1)],
+      totalFrames: 1,
+    };
+  }
   return {
     stackFrames: frames.map(
       (f, i) => new StackFrame((t + 1) * 100_000 + i, f.name, d.source, f.line, f.column),

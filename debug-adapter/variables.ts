@@ -90,7 +90,7 @@ export class Variables {
 
   private locals(thread: number, frameIndex: number): DebugProtocol.Variable[] {
     const frame = this.engine.interpreter.frames(thread)[frameIndex];
-    if (frame === undefined) throw new AdapterError('unknownReference', `no frame ${frameIndex}`);
+    if (frame === undefined) return []; // a finished vCPU's synthetic frame
     return frame.variables.map(({ name, value }) => ({
       name,
       value: value === undefined ? '<not yet set>' : formatValue(value),
