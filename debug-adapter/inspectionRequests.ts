@@ -5,6 +5,7 @@
 import { StackFrame } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { AdapterError, optionalInt, requireInt, requireObject, requireString } from './adapterError';
+import type { EngineEvent } from '../engine/events/eventTypes';
 import type { Debuggee } from './debuggee';
 import { exceptionInfoBody } from './debuggee';
 import { parseMemoryReference, readMemory as readBytes } from './memory';
@@ -16,10 +17,27 @@ export function threadArg(d: Debuggee, args: unknown, command: string): number {
   return t;
 }
 
-export function frameOf(d: Debuggee, frameId: unknown): { thread: number; frame: number } {
+/** Frame index of the synthetic hypervisor frame shown on top when stopped on an event. */
+const HYPERVISOR_FRAME = 99_999;
+
+/** The event the current stop is "in", when `thread` is the stopped one. */
+function stopEvent(d: Debuggee, thread: number): EngineEvent | null {
+  return d.lastStop?.thread === thread ? (d.lastStop.decision?.event ?? null) : null;
+}
+
+export function frameOf(
+  d: Debuggee,
+  frameId: unknown,
+): { thread: number; frame: number; hypervisor: boolean } {
   if (typeof frameId !== 'number' || !Number.isInteger(frameId) || frameId < 100_000)
     throw new AdapterError('unknownReference', `no stack frame ${String(frameId)}`);
   const thread = Math.floor(frameId / 100_000) - 1;
+  if (
+    frameId % 100_000 === HYPERVISOR_FRAME &&
+    thread < d.engine.interpreter.threads().length &&
+    stopEvent(d, thread)
+  )
+    return { thread, frame: 0, hypervisor: true };
   const frame = frameId % 100_000;
   // A finished vCPU has no frames but one synthetic frame (index 0) that still shows its registers.
   if (
@@ -27,7 +45,7 @@ export function frameOf(d: Debuggee, frameId: unknown): { thread: number; frame:
     frame >= Math.max(1, d.engine.interpreter.frames(thread).length)
   )
     throw new AdapterError('unknownReference', `no stack frame ${frameId}`);
-  return { thread, frame };
+  return { thread, frame, hypervisor: false };
 }
 
 export function setBreakpoints(
@@ -106,30 +124,40 @@ export function stackTrace(
   args: DebugProtocol.StackTraceArguments,
 ): DebugProtocol.StackTraceResponse['body'] {
   const t = threadArg(d, args, 'stackTrace');
+  const event = stopEvent(d, t);
+  const guest = guestFrames(d, t);
+  if (event === null) return { stackFrames: guest, totalFrames: guest.length };
+  // Stopped on a hypervisor event: a frame for the hypervisor's handler on top of the guest's.
+  const chain = event.explanation?.split(' \u2014 ').pop();
+  const xen = new StackFrame(
+    (t + 1) * 100_000 + HYPERVISOR_FRAME,
+    `[hypervisor] ${event.class}${chain && chain !== event.explanation ? `: ${chain}` : ''}`,
+  );
+  xen.presentationHint = 'label';
+  return { stackFrames: [xen, ...guest], totalFrames: guest.length + 1 };
+}
+
+function guestFrames(d: Debuggee, t: number): StackFrame[] {
   const frames = d.engine.interpreter.frames(t);
   if (frames.length === 0) {
     // The vCPU finished (possibly in the very step that stopped): show where it ended.
     const info = d.engine.interpreter.threads()[t];
     const line = d.lastStop?.thread === t ? (d.lastStop.decision?.event?.line ?? info.line) : info.line;
-    return {
-      stackFrames: [new StackFrame((t + 1) * 100_000, `${info.name} (${info.state})`, d.source, line, 1)],
-      totalFrames: 1,
-    };
+    return [new StackFrame((t + 1) * 100_000, `${info.name} (${info.state})`, d.source, line, 1)];
   }
-  return {
-    stackFrames: frames.map(
-      (f, i) => new StackFrame((t + 1) * 100_000 + i, f.name, d.source, f.line, f.column),
-    ),
-    totalFrames: frames.length,
-  };
+  return frames.map((f, i) => new StackFrame((t + 1) * 100_000 + i, f.name, d.source, f.line, f.column));
 }
 
 export function scopes(
   d: Debuggee,
   args: DebugProtocol.ScopesArguments,
 ): DebugProtocol.ScopesResponse['body'] {
-  const { thread, frame } = frameOf(d, requireObject(args, 'scopes').frameId);
-  return { scopes: d.variables.scopes(thread, frame) };
+  const { thread, frame, hypervisor } = frameOf(d, requireObject(args, 'scopes').frameId);
+  const event = hypervisor ? stopEvent(d, thread) : null;
+  const guest = d.variables.scopes(thread, frame);
+  return {
+    scopes: event ? [d.variables.eventScope(event), ...guest.filter((s) => s.name !== 'Locals')] : guest,
+  };
 }
 
 export function variables(

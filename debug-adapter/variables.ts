@@ -7,6 +7,8 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Engine } from '../engine/engine';
+import { eventFields } from '../engine/events/eventJson';
+import type { EngineEvent } from '../engine/events/eventTypes';
 import { formatValue } from '../engine/language';
 import type { Domain } from '../engine/machine/domain';
 import type { Vcpu } from '../engine/machine/vcpu';
@@ -62,6 +64,20 @@ export class Variables {
       scope('Page tables', () => this.pageTableRoot(vcpu, domain), true),
       scope('TLB', () => this.tlb(vcpu), true),
     ];
+  }
+
+  /** The scope of the synthetic hypervisor frame: the stop's event, fields in schema order. */
+  eventScope(event: EngineEvent): DebugProtocol.Scope {
+    const fields = { class: event.class, ...eventFields(event), explanation: event.explanation ?? null };
+    const show = (value: unknown): DebugProtocol.Variable['value'] =>
+      typeof value === 'string' ? value : JSON.stringify(value);
+    return {
+      name: `Event (${event.class})`,
+      expensive: false,
+      variablesReference: this.handle(() =>
+        Object.entries(fields).map(([name, value]) => ({ name, value: show(value), variablesReference: 0 })),
+      ),
+    };
   }
 
   variables(ref: number): DebugProtocol.Variable[] {

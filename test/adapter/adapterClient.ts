@@ -53,9 +53,12 @@ export async function untilStopped(
   return stopped;
 }
 
+/** The frame VS Code focuses: the first with a source (the hypervisor frame on top has none). */
 export async function topFrame(dc: DebugClient, threadId = 1): Promise<DebugProtocol.StackFrame> {
   const st = await dc.stackTraceRequest({ threadId });
-  return st.body.stackFrames[0];
+  const frame = st.body.stackFrames.find((f) => f.source !== undefined);
+  if (!frame) throw new Error('no frame with a source');
+  return frame;
 }
 
 export async function evaluate(dc: DebugClient, expression: string, context = 'watch'): Promise<string> {

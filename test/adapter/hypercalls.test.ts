@@ -34,6 +34,22 @@ describe('hypercalls and threads', () => {
     expect((await topFrame(dc)).line).toBe(7);
     const info = await dc.send('exceptionInfo', { threadId: 1 });
     expect(info.body.exceptionId).toBe('hypercall-error');
+    const st = await dc.stackTraceRequest({ threadId: 1 });
+    const xen = st.body.stackFrames[0];
+    expect(xen.name).toMatch(/^\[hypervisor\] hypercall_result/);
+    expect(xen.source).toBeUndefined();
+    const scopes = await dc.scopesRequest({ frameId: xen.id });
+    expect(scopes.body.scopes.map((s) => s.name)).toEqual([
+      'Event (hypercall_result)',
+      'Registers',
+      'Domain',
+      'Page tables',
+      'TLB',
+    ]);
+    const fields = await dc.variablesRequest({
+      variablesReference: scopes.body.scopes[0].variablesReference,
+    });
+    expect(fields.body.variables.find((v) => v.name === 'op')?.value).toBe('new_baseptr');
     expect(JSON.parse(info.body.details?.stackTrace ?? '{}')).toMatchObject({
       class: 'hypercall_result',
       rc: '0xffffffffffffffa1',
