@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_MAX_STEPS, runProgram } from './runCommand';
 import type { Io } from './runCommand';
+import { runMappings } from './mappingsCommand';
+import { runWalk } from './walkCommand';
 
 declare const PAGEWALK_VERSION: string;
 
@@ -14,11 +16,16 @@ const HELP = `pagewalk ${VERSION} — debug guest page tables
 
 Usage:
   pagewalk run FILE.guest [--json] [--max-steps N] [--trace]
+  pagewalk mappings (--dump FILE | --image RAW --cr3 X) [--format tlb|mem|json] [--filter F]…
+  pagewalk walk (--dump FILE | --image RAW --cr3 X) VA
   pagewalk --version
   pagewalk --help | pagewalk COMMAND --help
 
 Commands:
   run       run every vCPU of a .guest program to its end and check its expectations
+  mappings  list what a QEMU guest dump's page tables map, as "info tlb" (default) or "info mem"
+            prints it, or as JSON
+  walk      walk one virtual address through a QEMU guest dump's page tables
 `;
 
 const RUN_HELP = `Usage: pagewalk run FILE.guest [--json] [--max-steps N] [--trace]
@@ -56,6 +63,8 @@ function dispatch(argv: readonly string[], io: Io): number {
     return 0;
   }
   if (command === 'run') return run(rest, io);
+  if (command === 'mappings') return runMappings(rest, io);
+  if (command === 'walk') return runWalk(rest, io);
   throw new UsageError(`unknown command '${command}' (try pagewalk --help)`);
 }
 
