@@ -15,5 +15,13 @@ const entry = [
   `await runBenchmarks([${present.map(([, , name], i) => `{ name: ${JSON.stringify(name)}, run: s${i} }`).join(', ')}]);`,
 ].join('\n');
 writeFileSync('dist/bench-entry.ts', entry);
-await build({ entryPoints: ['dist/bench-entry.ts'], outfile: 'dist/bench.mjs', bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+await build({
+  entryPoints: ['dist/bench-entry.ts'],
+  outfile: 'dist/bench.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  logLevel: 'warning',
+});
 await import(new URL('../dist/bench.mjs', import.meta.url));

@@ -6,8 +6,24 @@ import { existsSync, readFileSync } from 'node:fs';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const define = { PAGEWALK_VERSION: JSON.stringify(pkg.version) };
 
-const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, define, logLevel: 'warning' };
-const browser = { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, define, logLevel: 'warning' };
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  define,
+  logLevel: 'warning',
+};
+const browser = {
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  sourcemap: true,
+  define,
+  logLevel: 'warning',
+};
 
 const entries = [
   { in: 'cli/main.ts', out: 'dist/cli.js', ...node },
