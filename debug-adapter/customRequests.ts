@@ -4,12 +4,11 @@
  */
 import { eventToJson } from '../engine/events/eventJson';
 import { formatValue } from '../engine/language';
-import { describeFlags } from '../engine/paging/pte';
 import { AdapterError, optionalInt, requireBig, requireInt, requireObject } from './adapterError';
 import { walkOf, walkText } from './evaluate';
 import type { DomainsResult, EventsResult, FrameTableResult, WalkResult } from './protocol';
 import type { Debuggee } from './debuggee';
-import { diff, pageTable, shadowPair } from './viewRequests';
+import { diff, flagList, pageTable, shadowPair } from './viewRequests';
 
 const TRAP_CLASSES = new Set(['fault', 'npf', 'fixup', 'emulate', 'hypercall_result', 'ptwr', 'mmio']);
 
@@ -141,7 +140,7 @@ function walk(d: Debuggee, thread: number, va: bigint): WalkResult {
   const { vcpu, domain } = d.variables.vcpuOf(thread);
   const levels = (w?.levels ?? []).map((l) => {
     const value = (BigInt(l.hi >>> 0) << 32n) | BigInt(l.lo >>> 0);
-    return { level: l.level, frame: l.frame, mfn: l.mfn, index: l.index, entry: formatValue(value), flags: describeFlags(value).split(/\s+/).filter(Boolean) };
+    return { level: l.level, frame: l.frame, mfn: l.mfn, index: l.index, entry: formatValue(value), flags: flagList(value) };
   }); // prettier-ignore
   const ma = domain.model.translate(vcpu, va);
   const gpa = domain.model.guestTranslate(vcpu, va);

@@ -5,18 +5,15 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Engine } from '../engine/engine';
-import { formatTraceLine } from '../engine/events/eventJson';
 import { formatValue } from '../engine/language';
 import { MAX_PHYS_BITS } from '../engine/machine/machine';
 import { describeFlags } from '../engine/paging/pte';
 import { walkTables } from '../engine/paging/walkTables';
 import type { Walk } from '../engine/paging/walkTables';
-import { AdapterError, parseBig } from './adapterError';
-import { auditAndLog, auditText } from './audits';
+import { AdapterError } from './adapterError';
+import { CONSOLE_COMMANDS, runCommand } from './consoleCommands';
 import { virtualReference } from './memory';
 import type { Variables } from './variables';
-
-export const CONSOLE_COMMANDS = ['walk', 'frame', 'tlb', 'audit', 'events', 'help'] as const;
 
 export interface Evaluation {
   result: string;
@@ -33,8 +30,8 @@ export class Evaluator {
     const text = expression.trim();
     if (context === 'repl') {
       const [word, ...rest] = text.split(/\s+/);
-      if ((CONSOLE_COMMANDS as readonly string[]).includes(word) && !/^\w+\s*\(/.test(text))
-        return { result: this.command(word, rest, thread) };
+      if (CONSOLE_COMMANDS.includes(word) && !/^\w+\s*\(/.test(text))
+        return { result: runCommand(this.engine, this.variables, word, rest, thread) };
     }
     try {
       const value = this.engine.interpreter.evaluate(text, thread, frameIndex);
@@ -80,58 +77,6 @@ export class Evaluator {
       .filter((n) => n.startsWith(prefix))
       .sort()
       .map((label) => ({ label, length: prefix.length, type: 'variable' as const }));
-  }
-
-  private command(word: string, args: string[], thread: number): string {
-    switch (word) {
-      case 'walk': {
-        const va = this.number(args[0], 'walk VA');
-        return walkText(this.engine, this.variables, thread, va);
-      }
-      case 'frame':
-        return this.frame(Number(this.number(args[0], 'frame MFN')));
-      case 'tlb': {
-        const { vcpu } = this.variables.vcpuOf(thread);
-        const entries = vcpu.tlb.all();
-        if (entries.length === 0) return `${vcpu.label}: TLB empty`;
-        return entries
-          .map(
-            (e) =>
-              `${formatValue(BigInt(e.vpn) << 12n)} → mfn ${formatValue(BigInt(e.mfn))} ${e.rw ? 'RW' : 'RO'} ${e.us ? 'US' : 'S'}${e.nx ? ' NX' : ''}${e.global ? ' G' : ''}`,
-          )
-          .join('\n');
-      }
-      case 'audit':
-        return [
-          auditText(this.engine),
-          ...auditAndLog(this.engine).map(() => '(logged an invariant event)'),
-        ].join('\n');
-      case 'events': {
-        const n = args[0] === undefined ? 20 : Number(this.number(args[0], 'events N'));
-        const all = this.engine.events;
-        return (
-          all
-            .slice(Math.max(0, all.length - n))
-            .map(formatTraceLine)
-            .join('\n') || 'no events yet'
-        );
-      }
-      default:
-        return 'commands: walk VA, frame MFN, tlb, audit, events [N]; anything else is a guest-language expression';
-    }
-  }
-
-  private number(text: string | undefined, usage: string): bigint {
-    const v = parseBig(text);
-    if (v === null) throw new AdapterError('evaluation', `usage: ${usage}`);
-    return v;
-  }
-
-  private frame(mfn: number): string {
-    const ft = this.engine.machine.frameTable;
-    if (!ft.isValid(mfn))
-      throw new AdapterError('evaluation', `no machine frame ${formatValue(BigInt(mfn))}`);
-    return `mfn ${formatValue(BigInt(mfn))}: owner ${ft.owner(mfn)} type ${ft.typeName(mfn)} type_count ${ft.typeCount(mfn)} ref_count ${ft.refCount(mfn)}${ft.validated(mfn) ? ' validated' : ''}${ft.pinned(mfn) ? ' pinned' : ''} m2p ${formatValue(ft.m2p(mfn))}`;
   }
 }
 

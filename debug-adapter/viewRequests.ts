@@ -54,7 +54,7 @@ export function pageTable(d: Debuggee, a: Record<string, unknown>, thread: numbe
       runLength: 1,
       value: formatValue(value),
       present,
-      flags: describeFlags(value).split(/\s+/).filter(Boolean),
+      flags: flagList(value),
       target: present ? Number((value >> 12n) & 0xf_ffff_ffffn) : null,
       vaStart: formatValue(canonical(vaBase + BigInt(i) * span)),
       expandable: present && !leaf,
@@ -167,4 +167,10 @@ export function diff(d: Debuggee, a: Record<string, unknown>): DiffResult {
     result.registers.push({ vcpu, register, before: formatValue(old), after: formatValue(value) });
   }
   return result;
+}
+
+/** The entry's flag names as a list (`describeFlags` joins them with `|`, and says `0` for none). */
+export function flagList(value: bigint): string[] {
+  const text = describeFlags(value);
+  return text === '0' ? [] : text.split('|');
 }

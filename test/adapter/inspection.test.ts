@@ -66,6 +66,10 @@ describe('evaluate and console', () => {
     const walk = await evaluate(dc, 'walk 0x1000', 'repl');
     expect(walk.split('\n')).toHaveLength(5);
     expect(await evaluate(dc, 'audit', 'repl')).toMatch(/^frame-table audit: no violations$/);
+    expect(await evaluate(dc, 'mappings', 'repl')).toBe('0x1000..0x1fff → gfn 0x5 P|RW|A|D');
+    const mfn5 = await evaluate(dc, 'translate(0x1000) >> 12');
+    expect(await evaluate(dc, `who-maps ${mfn5}`, 'repl')).toBe('web.vcpu0: 0x1000 P|RW|A|D');
+    expect(await evaluate(dc, 'history 0x1000', 'repl')).toMatch(/^6 web\.vcpu0 15 cr_write /);
     const c = await dc.send('completions', { text: 'tr', column: 3 });
     expect((c.body as { targets: { label: string }[] }).targets.map((t) => t.label)).toContain('translate');
   });
@@ -85,6 +89,7 @@ describe('evaluate and console', () => {
     const w = await dc.customRequest('pagewalk/walk', { threadId: 1, va: '0x1000' });
     expect(w.body.ok).toBe(true);
     expect(w.body.levels).toHaveLength(4);
+    expect(w.body.levels[3].flags).toEqual(['P', 'RW', 'A', 'D']);
     const e = await dc.customRequest('pagewalk/events', { start: 0, count: 10, classes: ['cr_write'] });
     expect(e.body.total).toBe(2);
     const ft = await dc.customRequest('pagewalk/frameTable', { start: 0, count: 16 });
