@@ -36,6 +36,16 @@ export class EventLog {
     return event;
   }
 
+  /**
+   * Appends an event that already carries the current envelope (built by a hot path as one object
+   * literal, so the log need not copy it).
+   */
+  appendBuilt(event: EngineEvent): EngineEvent {
+    this.list.push(event);
+    for (const listener of this.listeners) listener(event);
+    return event;
+  }
+
   /** Called for every event as it is logged (the CLI's --trace, the debugger's filters). */
   subscribe(listener: EventListener): () => void {
     this.listeners.push(listener);

@@ -47,7 +47,12 @@ function logUpdate(
   path: 'fast' | 'full' | 'plain_write',
   fn: string | null,
 ): void {
-  ctx.emit({
+  const c = ctx.envelope;
+  ctx.emitBuilt({
+    step: c.step,
+    domain: c.domain,
+    vcpu: c.vcpu,
+    line: c.line,
     class: 'entry_update',
     mfn,
     gfn: null,

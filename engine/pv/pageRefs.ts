@@ -46,7 +46,17 @@ export function getPageType(ctx: PvContext, mfn: number, type: PageType, holder:
       flushOnTypeChange(ctx, mfn);
       ft.setType(mfn, type);
       ft.setValidated(mfn, false);
-      ctx.emit({ class: 'type_change', mfn, from: PAGE_NAMES[current], to: PAGE_NAMES[type] });
+      const c = ctx.envelope;
+      ctx.emitBuilt({
+        step: c.step,
+        domain: c.domain,
+        vcpu: c.vcpu,
+        line: c.line,
+        class: 'type_change',
+        mfn,
+        from: PAGE_NAMES[current],
+        to: PAGE_NAMES[type],
+      });
     }
     ft.setTypeCount(mfn, 1);
     ctx.refEvent(true, mfn, 'type', holder);

@@ -17,7 +17,8 @@
  * Events are buffered per statement and written to the machine's log when the statement ends, so
  * a trap's own event (`cr_write`, `hypercall`) can come first although its outcome is known last.
  */
-import type { EventInput, FrameTypeName, RefHolder } from '../events/eventTypes';
+import type { EngineEvent, EventInput, FrameTypeName, RefHolder } from '../events/eventTypes';
+import type { EventContext } from '../events/eventLog';
 import type { Domain } from '../machine/domain';
 import type { FrameTable } from '../machine/frameTable';
 import { PAGE_TYPE_NAMES } from '../machine/frameTable';
@@ -131,7 +132,7 @@ export class PvContext {
   current!: PvVcpu;
   /** Log ref_taken/ref_dropped (the benchmark measures both ways). */
   refEvents = true;
-  private buffer: EventInput[] = [];
+  private buffer: EngineEvent[] = [];
 
   constructor(readonly machine: Machine) {
     this.ft = machine.frameTable;
@@ -139,6 +140,17 @@ export class PvContext {
   }
 
   emit(e: EventInput): void {
+    const c = this.machine.log.getContext();
+    this.buffer.push({ step: c.step, domain: c.domain, vcpu: c.vcpu, line: c.line, ...e } as EngineEvent);
+  }
+
+  /** The envelope of the statement being run, for events built in one literal on hot paths. */
+  get envelope(): EventContext {
+    return this.machine.log.getContext();
+  }
+
+  /** Buffers an event already built with the envelope. */
+  emitBuilt(e: EngineEvent): void {
     this.buffer.push(e);
   }
 
@@ -148,20 +160,32 @@ export class PvContext {
   }
 
   insertAt(mark: number, e: EventInput): void {
-    this.buffer.splice(mark, 0, e);
+    const c = this.machine.log.getContext();
+    this.buffer.splice(mark, 0, {
+      step: c.step,
+      domain: c.domain,
+      vcpu: c.vcpu,
+      line: c.line,
+      ...e,
+    } as EngineEvent);
   }
 
   /** Writes the statement's buffered events to the machine's log. */
   flushEvents(): void {
     const log = this.machine.log;
-    for (const e of this.buffer) log.append(e);
+    for (const e of this.buffer) log.appendBuilt(e);
     this.buffer.length = 0;
   }
 
   refEvent(taken: boolean, mfn: number, kind: 'general' | 'type', holder: number): void {
     if (!this.refEvents || holder === HOLDER_NONE) return;
     const ft = this.ft;
+    const c = this.machine.log.getContext();
     this.buffer.push({
+      step: c.step,
+      domain: c.domain,
+      vcpu: c.vcpu,
+      line: c.line,
       class: taken ? 'ref_taken' : 'ref_dropped',
       mfn,
       kind,

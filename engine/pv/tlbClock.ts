@@ -59,8 +59,16 @@ export function flushTlbNonGlobal(ctx: PvContext, v: PvVcpu): void {
 export function flushOnTypeChange(ctx: PvContext, mfn: number): void {
   const stamp = ctx.ft.stamp(mfn);
   if (stamp === STAMP_NEVER) return;
-  const stale = ctx.vcpusOf(ctx.ft.owner(mfn)).filter((v) => v.flushedAt <= stamp);
-  flushTlbFull(ctx, stale, 'type_change', mfn);
+  const all = ctx.vcpusOf(ctx.ft.owner(mfn));
+  let any = false;
+  for (const v of all) any ||= v.flushedAt <= stamp;
+  if (any)
+    flushTlbFull(
+      ctx,
+      all.filter((v) => v.flushedAt <= stamp),
+      'type_change',
+      mfn,
+    );
 }
 
 /** A frame's type count dropped to 0. */
