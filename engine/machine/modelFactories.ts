@@ -3,11 +3,13 @@
  * message below, at the domain's declaration.
  */
 import { createHapModel } from '../hap/hapModel';
+import { createPvModel } from '../pv/pvModel';
 import { createShadowModel } from '../shadow/shadowModel';
 import type { DomainKind } from './domainModel';
 import type { ModelFactory } from './machine';
 
 export const MODEL_FACTORIES: Partial<Record<DomainKind, ModelFactory>> = {
+  pv: createPvModel,
   'hvm-hap': createHapModel,
   'hvm-shadow': createShadowModel,
 };
