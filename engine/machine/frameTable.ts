@@ -57,6 +57,12 @@ export interface InitialFrameState {
 
 export type FrameLayout = (mfn: number) => InitialFrameState;
 
+/** Chunk size of the frame table (frames); a frame's slot in its chunk is `mfn & (FRAME_CHUNK_SIZE - 1)`. */
+export const FRAME_CHUNK_SIZE = CHUNK_SIZE;
+
+/** One chunk's typed arrays, for hot paths (`writableChunk`). */
+export type FrameChunk = Chunk;
+
 interface Chunk {
   readonly owner: Uint16Array;
   readonly refCount: Uint32Array;
@@ -204,6 +210,15 @@ export class FrameTable {
     }
     for (const mfn of this.m2pOverrides.keys()) seen.add(mfn);
     yield* [...seen].sort((a, b) => a - b);
+  }
+
+  /**
+   * Hot paths: the typed arrays of the frame's chunk, made writable (copied first if a checkpoint
+   * shares it). The frame's slot is `mfn & (FRAME_CHUNK_SIZE - 1)`; `owner` and `refCount` may be
+   * read and written directly. Throws for a frame that does not exist.
+   */
+  writableChunk(mfn: number): FrameChunk {
+    return this.chunkFor(mfn);
   }
 
   /** Whether the frame's chunk of 4096 frames was ever written (else all of it is in its initial state). */

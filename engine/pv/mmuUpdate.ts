@@ -19,8 +19,8 @@ export const MMU_MACHPHYS_UPDATE = 1;
 
 /** Whether `mfn` (any 64-bit value) is a frame owned by domain `d` (`get_page_from_gfn` of a PV domain). */
 export function ownedFrame(ctx: PvContext, mfn: bigint, d: number): number {
-  if (mfn >= BigInt(ctx.ft.frameCount)) return -1;
-  const m = Number(mfn);
+  const m = mfn < 0x20_0000_0000_0000n ? Number(mfn) : -1;
+  if (m < 0 || m >= ctx.ft.frameCount) return -1;
   return ctx.ft.refCount(m) > 0 && ctx.ft.owner(m) === d ? m : -1;
 }
 
@@ -80,7 +80,9 @@ function doRequest(
   pgOwner: Domain,
   isForeign: boolean,
 ): number {
-  const cmd = Number(req.ptr & 7n);
+  // One BigInt step for the low 32 bits: the command, the entry index and the offset live there.
+  const ptrLo = Number(BigInt.asUintN(32, req.ptr));
+  const cmd = ptrLo & 7;
   if (cmd === MMU_MACHPHYS_UPDATE) return machphysUpdate(ctx, req, self, pgOwner, isForeign);
   if (cmd > 3) {
     return refuse(
@@ -108,10 +110,9 @@ function doRequest(
       null,
     );
   }
-  const ptr = req.ptr - BigInt(cmd);
-  const frame = ownedFrame(ctx, ptr >> 12n, self.id);
+  const m = req.ptr >> 12n;
+  const frame = ownedFrame(ctx, m, self.id);
   if (frame < 0) {
-    const m = ptr >> 12n;
     const mfn = m < BigInt(ctx.ft.frameCount) ? Number(m) : -1;
     return refuse(
       ctx,
@@ -125,9 +126,9 @@ function doRequest(
       null,
     );
   }
-  const index = Number((ptr & 0xfffn) >> 3n);
-  const lo = Number(req.val & 0xffffffffn);
-  const hi = Number((req.val >> 32n) & 0xffffffffn);
+  const index = (ptrLo & 0xfff) >>> 3;
+  const lo = Number(BigInt.asUintN(32, req.val));
+  const hi = Number(req.val >> 32n);
   const ft = ctx.ft;
   const type = ft.type(frame);
   if (ft.typeCount(frame) > 0 && ft.validated(frame)) {

@@ -11,7 +11,7 @@
  * Failure is a value: the functions return 0 or a negative errno and record the reason
  * (`refusalExplanations.ts`) at the check that decided.
  */
-import { PageType, STAMP_NEVER } from '../machine/frameTable';
+import { FRAME_CHUNK_SIZE, PageType, STAMP_NEVER } from '../machine/frameTable';
 import type { PvContext, PvVcpu } from './pvContext';
 import { EINVAL, HOLDER_ATTEMPT, HOLDER_PENDING } from './pvContext';
 import { describeFrame, describeOwner, hex, refuse } from './refusalExplanations';
@@ -22,17 +22,19 @@ import { demoteTable, validatePage } from './validateTables';
 export function getPage(ctx: PvContext, mfn: number, d: number, holder: number): boolean {
   const ft = ctx.ft;
   if (!ft.isValid(mfn)) return false;
-  const count = ft.refCount(mfn);
-  if (count === 0 || ft.owner(mfn) !== d) return false;
-  ft.setRefCount(mfn, count + 1);
+  const chunk = ft.writableChunk(mfn);
+  const slot = mfn & (FRAME_CHUNK_SIZE - 1);
+  const count = chunk.refCount[slot];
+  if (count === 0 || chunk.owner[slot] !== d) return false;
+  chunk.refCount[slot] = count + 1;
   ctx.refEvent(true, mfn, 'general', holder);
   return true;
 }
 
 /** `put_page(F)` (R2.2). */
 export function putPage(ctx: PvContext, mfn: number, holder: number): void {
-  const ft = ctx.ft;
-  ft.setRefCount(mfn, ft.refCount(mfn) - 1);
+  const chunk = ctx.ft.writableChunk(mfn);
+  chunk.refCount[mfn & (FRAME_CHUNK_SIZE - 1)]--;
   ctx.refEvent(false, mfn, 'general', holder);
 }
 

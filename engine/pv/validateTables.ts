@@ -11,7 +11,7 @@
  *
  * Entries are read as two 32-bit halves (`lo`, `hi`): the hot loop never touches a BigInt.
  */
-import { PageType } from '../machine/frameTable';
+import { FRAME_CHUNK_SIZE, PageType } from '../machine/frameTable';
 import {
   PTE_A,
   PTE_D,
@@ -128,8 +128,11 @@ export function getPageFromL1e(
       null,
     );
   }
-  const count = ft.refCount(mfn);
-  const realOwner = ft.owner(mfn);
+  // Hot path: one chunk lookup for the owner and the general count.
+  const chunk = ft.writableChunk(mfn);
+  const slot = mfn & (FRAME_CHUNK_SIZE - 1);
+  const count = chunk.refCount[slot];
+  const realOwner = chunk.owner[slot];
   let owner = pgOwner;
   if (count === 0 || realOwner !== pgOwner) {
     // The XSM "privileged mapping" hook: a foreign update on behalf of a control domain.
@@ -148,7 +151,7 @@ export function getPageFromL1e(
     }
     owner = realOwner;
   }
-  ft.setRefCount(mfn, count + 1);
+  chunk.refCount[slot] = count + 1;
   ctx.refEvent(true, mfn, 'general', holder);
   if ((lo & PTE_RW) !== 0 && (l1eOwner === owner || !isExternal(ctx, owner))) {
     if (getPageType(ctx, mfn, PageType.Writable, holder) !== 0) {
