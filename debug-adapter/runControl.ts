@@ -41,12 +41,22 @@ export interface RunHooks {
 /** What a forward run stops for besides breakpoints: true when the position after `rec` is the goal. */
 export type Goal = (rec: StepRecord) => boolean;
 
+/** First checkpoint interval; it doubles (dropping every other checkpoint) past MAX_CHECKPOINTS. */
 const CHECKPOINT_EVERY = 64;
+const MAX_CHECKPOINTS = 1024;
 const CHUNK = 2000;
 
 export class RunControl {
   readonly history: StepRecord[] = [];
   private readonly checkpoints = new Map<number, EngineCheckpoint>();
+  /** Steps between checkpoints: replaying to any position costs at most this many steps. */
+  private interval = CHECKPOINT_EVERY;
+  /**
+   * Positions where the debugger poked memory (§6.4): the poke is part of the history from there on,
+   * so their checkpoints are never thinned and every pass through them (replay or a new forward run
+   * after going back) continues from the poked state.
+   */
+  private readonly pinned = new Set<number>();
   private outputSent = 0;
   private eventsSent = 0;
   private pauseRequested = false;
@@ -68,6 +78,11 @@ export class RunControl {
 
   get position(): number {
     return this.engine.stepCount;
+  }
+
+  /** How many checkpoints are kept (bounded by MAX_CHECKPOINTS plus the pinned ones). */
+  get checkpointCount(): number {
+    return this.checkpoints.size;
   }
 
   pause(): void {
@@ -206,6 +221,8 @@ export class RunControl {
     this.history.length = this.position;
     for (const k of [...this.checkpoints.keys()]) if (k > this.position) this.checkpoints.delete(k);
     this.checkpoints.set(this.position, this.engine.checkpoint());
+    this.pinned.add(this.position);
+    for (const k of [...this.pinned]) if (k > this.position) this.pinned.delete(k);
     this.outputSent = Math.min(this.outputSent, this.engine.output.length);
     this.eventsSent = Math.min(this.eventsSent, this.engine.machine.log.length);
   }
@@ -222,8 +239,10 @@ export class RunControl {
 
   private advance(): StepRecord {
     const n = this.position;
-    if (n % CHECKPOINT_EVERY === 0 && !this.checkpoints.has(n))
+    if (n % this.interval === 0 && !this.checkpoints.has(n)) {
       this.checkpoints.set(n, this.engine.checkpoint());
+      if (this.checkpoints.size > MAX_CHECKPOINTS) this.thin();
+    }
     const next = this.engine.interpreter.peekNext();
     const thread = next?.thread ?? 0;
     const depthBefore = next ? this.depth(thread) : 0;
@@ -232,7 +251,16 @@ export class RunControl {
     if (this.breakpoints.invariantFilterOn) auditAndLog(this.engine);
     const rec = { thread, depthBefore, eventStart, eventEnd: this.engine.machine.log.length };
     this.history[n] = rec;
+    const poked = this.pinned.has(n + 1) ? this.checkpoints.get(n + 1) : undefined;
+    if (poked !== undefined) this.engine.restore(poked);
     return rec;
+  }
+
+  /** Long runs keep memory bounded: double the interval, keep the checkpoints on it (and step 0). */
+  private thin(): void {
+    this.interval *= 2;
+    for (const k of [...this.checkpoints.keys()])
+      if (k % this.interval !== 0 && !this.pinned.has(k)) this.checkpoints.delete(k);
   }
 
   private checkpointAtOrBelow(n: number): number {

@@ -64,6 +64,11 @@ describe('writeMemory', () => {
     expect(w.body.bytesWritten).toBe(8);
     await memoryEvent;
     expect(await evaluate(dc, 'read64(0x1000)')).toBe('0x2d');
+    // The poke belongs to the history from its step on: back before it, then forward through it.
+    await untilStopped(dc, () => dc.stepBackRequest({ threadId: 1 }));
+    expect(await evaluate(dc, 'read64(0x1000)')).toBe('0x0');
+    await untilStopped(dc, () => dc.nextRequest({ threadId: 1 }));
+    expect(await evaluate(dc, 'read64(0x1000)')).toBe('0x2d');
     const ev = await untilStopped(dc, () => dc.continueRequest({ threadId: 1 }));
     expect(ev.body.text).toBe('expectation failed: x == 46 — x is off');
     await expect(dc.send('writeMemory', { memoryReference: 'va:1:0x400000', data: 'AA==' })).rejects.toThrow(
