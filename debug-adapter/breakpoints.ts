@@ -88,6 +88,8 @@ export class Breakpoints {
   private functions: FunctionBreakpoint[] = [];
   private filters = new Map<ExceptionFilterId, string | null>();
   private readonly sourceLines: string[];
+  /** The hypercall/op names of each line's statement, computed once: the check runs every step. */
+  private readonly namesOfLine = new Map<number, string[]>();
 
   constructor(private readonly engine: Engine) {
     this.sourceLines = engine.program.source.split(/\r?\n/);
@@ -220,7 +222,7 @@ export class Breakpoints {
       hitIds.push(bp.id);
       if (typeof verdict === 'string') text ??= verdict;
     }
-    const names = statementNames(this.sourceLines[next.line - 1] ?? '');
+    const names = this.functions.length === 0 ? [] : this.statementNamesAt(next.line);
     let reason: StopDecision['reason'] = 'breakpoint';
     for (const bp of this.functions) {
       if (!names.includes(bp.name)) continue;
@@ -240,6 +242,15 @@ export class Breakpoints {
       filter: null,
       others: [],
     };
+  }
+
+  private statementNamesAt(line: number): string[] {
+    let names = this.namesOfLine.get(line);
+    if (names === undefined) {
+      names = statementNames(this.sourceLines[line - 1] ?? '');
+      this.namesOfLine.set(line, names);
+    }
+    return names;
   }
 
   /** true: stop; false: go on; a string: stop and show this condition error (§6.1). */

@@ -57,7 +57,8 @@ export function customRequest(d: Debuggee, command: string, args: unknown): unkn
           pos + 1 < d.run.position &&
           d.run.eventsOf(rec).some((e) => wanted(e.class, e as { class: string; reg?: number })),
       );
-      const target = d.run.history[p] && d.run.eventsOf(d.run.history[p]).some((e) => wanted(e.class, e as { class: string; reg?: number })) ? p + 1 : 0; // prettier-ignore
+      const rec = d.run.history.get(p);
+      const target = rec && d.run.eventsOf(rec).some((e) => wanted(e.class, e as { class: string; reg?: number })) ? p + 1 : 0; // prettier-ignore
       return reverse(d, t, target);
     }
     case 'pagewalk/pageTable':

@@ -11,14 +11,10 @@ import type { EngineEvent } from '../engine/events/eventTypes';
 import type { Breakpoints, StopDecision } from './breakpoints';
 import { auditAndLog } from './audits';
 import type { DataBreakpoints } from './dataBreakpoints';
+import { StepHistory } from './stepHistory';
+import type { StepRecord } from './stepHistory';
 
-/** What step n did: who ran it, how deep its thread was, which events it logged. */
-export interface StepRecord {
-  thread: number;
-  depthBefore: number;
-  eventStart: number;
-  eventEnd: number;
-}
+export type { StepRecord } from './stepHistory';
 
 export type StopReason = StopDecision['reason'] | 'step' | 'pause' | 'entry' | 'goto';
 
@@ -45,9 +41,10 @@ export type Goal = (rec: StepRecord) => boolean;
 const CHECKPOINT_EVERY = 64;
 const MAX_CHECKPOINTS = 1024;
 const CHUNK = 2000;
+const NO_EVENTS: readonly EngineEvent[] = [];
 
 export class RunControl {
-  readonly history: StepRecord[] = [];
+  readonly history = new StepHistory();
   private readonly checkpoints = new Map<number, EngineCheckpoint>();
   /** Steps between checkpoints: replaying to any position costs at most this many steps. */
   private interval = CHECKPOINT_EVERY;
@@ -91,7 +88,7 @@ export class RunControl {
 
   /** The frame depth of a thread now (0 when it has no frames). */
   depth(thread: number): number {
-    return this.engine.interpreter.frames(thread).length;
+    return this.engine.interpreter.frameDepth(thread);
   }
 
   /** Runs forward until a breakpoint, the goal, a pause or the end. */
@@ -174,7 +171,7 @@ export class RunControl {
       let found: { position: number; decision: StopDecision } | null = null;
       for (let p = start; p <= end; p++) {
         if (p > start) this.advance();
-        const rec = p > 0 ? this.history[p - 1] : null;
+        const rec = p > 0 ? (this.history.get(p - 1) ?? null) : null;
         const dataStop = p > start ? this.data.check(rec?.thread ?? thread) : null;
         if (p >= origin) break;
         const decision =
@@ -202,7 +199,7 @@ export class RunControl {
 
   /** The last position p < now whose next step (`history[p]`) passes `test`; 0 when none. */
   findBack(test: (rec: StepRecord, position: number) => boolean): number {
-    for (let p = this.position - 1; p >= 0; p--) if (test(this.history[p], p)) return p;
+    for (let p = this.position - 1; p >= 0; p--) if (test(this.history.get(p) as StepRecord, p)) return p;
     return 0;
   }
 
@@ -218,7 +215,7 @@ export class RunControl {
 
   /** Drops the history after now (a debugger write changed the past's future). */
   truncateHistory(): void {
-    this.history.length = this.position;
+    this.history.truncate(this.position);
     for (const k of [...this.checkpoints.keys()]) if (k > this.position) this.checkpoints.delete(k);
     this.checkpoints.set(this.position, this.engine.checkpoint());
     this.pinned.add(this.position);
@@ -227,13 +224,15 @@ export class RunControl {
     this.eventsSent = Math.min(this.eventsSent, this.engine.machine.log.length);
   }
 
-  eventsOf(rec: StepRecord): EngineEvent[] {
-    return this.engine.machine.log.slice(rec.eventStart, rec.eventEnd);
+  eventsOf(rec: StepRecord): readonly EngineEvent[] {
+    return rec.eventStart === rec.eventEnd
+      ? NO_EVENTS
+      : this.engine.machine.log.slice(rec.eventStart, rec.eventEnd);
   }
 
   /** Events of the step that led to the current position. */
-  lastStepEvents(): EngineEvent[] {
-    const rec = this.position > 0 ? this.history[this.position - 1] : undefined;
+  lastStepEvents(): readonly EngineEvent[] {
+    const rec = this.history.get(this.position - 1);
     return rec ? this.eventsOf(rec) : [];
   }
 
@@ -250,7 +249,7 @@ export class RunControl {
     this.engine.step();
     if (this.breakpoints.invariantFilterOn) auditAndLog(this.engine);
     const rec = { thread, depthBefore, eventStart, eventEnd: this.engine.machine.log.length };
-    this.history[n] = rec;
+    this.history.set(n, rec);
     const poked = this.pinned.has(n + 1) ? this.checkpoints.get(n + 1) : undefined;
     if (poked !== undefined) this.engine.restore(poked);
     return rec;

@@ -279,8 +279,7 @@ export class PagewalkSession extends DebugSession {
   ): void {
     this.resume(response, args, 'next', (d, t) => {
       const depth = d.run.depth(t);
-      return (rec) =>
-        rec.thread === t && (d.run.depth(t) <= depth || d.engine.interpreter.frames(t).length === 0);
+      return (rec) => rec.thread === t && (d.run.depth(t) <= depth || d.run.depth(t) === 0);
     });
   }
 

@@ -318,6 +318,11 @@ export class Interpreter {
     return this.threadOf(thread).views();
   }
 
+  /** How many frames the thread has (0 when finished): `frames(thread).length` without building them. */
+  frameDepth(thread: number): number {
+    return this.threadOf(thread).frames.length;
+  }
+
   private threadOf(thread: number): VcpuThread {
     const t = this.threadList[thread];
     if (!t) throw new RangeError(`no thread ${thread}`);
