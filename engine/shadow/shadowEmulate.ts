@@ -24,9 +24,13 @@ export function emulateWrite(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, reaso
   const pagingOn = ctx.pagingOn(v);
   const pieces = splitAccess(a.va, a.size);
   const types = ctx.hash.shadowsOf(gfnOfFirstPiece(ctx, v, a, pagingOn)).map((sp) => sp.type);
-  // 1. translate (sh_emulate_map_dest → emulate_gva_to_mfn), A/D set as by the walk.
+  // 1. translate (sh_emulate_map_dest → emulate_gva_to_mfn), A/D set as by the walk; 2. a
+  // misaligned write is probably not to a page table: sh_emulate_map_dest unshadows the first frame
+  // before it translates the second page, so that unshadow stands even when the second page faults.
   const gfns: number[] = [];
   for (const piece of pieces) {
+    if (gfns.length === 1 && (a.va & BigInt(a.size - 1)) !== 0n)
+      unshadowCaused(ctx, gfns[0], false, 'misaligned');
     if (!pagingOn) {
       gfns.push(Number(piece.addr >> 12n));
       continue;
@@ -50,8 +54,9 @@ export function emulateWrite(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, reaso
     }
     gfns.push(walk.frame);
   }
-  // 2. misaligned or page-crossing writes are probably not to a page table.
-  if ((a.va & BigInt(a.size - 1)) !== 0n) unshadowCaused(ctx, gfns[0], false, 'misaligned');
+  if (pieces.length === 1 && (a.va & BigInt(a.size - 1)) !== 0n)
+    unshadowCaused(ctx, gfns[0], false, 'misaligned');
+  // A page-crossing write is probably not to a page table either.
   if (gfns.length === 2) unshadowCaused(ctx, gfns[1], false, 'cross_page');
   // 3. the write itself.
   let rest = a.value;

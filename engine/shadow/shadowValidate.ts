@@ -80,11 +80,14 @@ function childShadow(
   if ((lo & PTE_P) === 0) return undefined;
   const level = SHADOW_LEVEL[table.type];
   if (level === 2 && (lo & PTE_PS) !== 0) return ctx.hash.lookup(superpageBase(lo, hi), 'fl1');
-  if (guestEntryReserved(level, lo, hi)) return undefined;
+  // validate_gl4e/gl3e/gl2e look the named gfn up in the p2m before anything else looks at the
+  // entry's bits, so a present entry naming memory that is not RAM is an error even when it has
+  // reserved bits (an L3 PS entry, R3.9), and an existing shadow of the named frame resyncs.
   const gfn = entryFrame(lo, hi);
   if (ctx.gfnToMfn(gfn) < 0) return 'error';
   const child = ctx.hash.lookup(gfn, level === 4 ? 'l3' : level === 3 ? 'l2' : 'l1');
-  // validate_gl4e / validate_gl3e: pointing an upper entry at an existing shadow resyncs everything.
+  // validate_gl4e / validate_gl3e: naming a frame that has the next-level shadow resyncs everything.
   if (child !== undefined && level >= 3) resyncAll(ctx, v, 'new_upper');
-  return child;
+  // _sh_propagate then gives an empty entry for reserved bits (R4.4).
+  return guestEntryReserved(level, lo, hi) ? undefined : child;
 }
