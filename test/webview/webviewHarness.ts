@@ -9,7 +9,7 @@
  * half-written `dist/`.
  */
 import { build } from 'esbuild';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -168,4 +168,14 @@ export async function pwned(page: Page): Promise<unknown> {
 }
 
 export const HOSTILE = '<img src=x onerror="window.__pwned=1">';
-export const screenshotPath = (name: string): string => join(ROOT, 'docs', 'images', name);
+const SCREENSHOT_DIR = join(ROOT, 'test', 'webview', 'screenshots');
+
+/**
+ * Where a test's screenshot goes: a git-ignored folder, so that `npm test` never changes tracked
+ * files; `PAGEWALK_UPDATE_SCREENSHOTS=1` writes the README's pictures in docs/images instead.
+ */
+export function screenshotPath(name: string): string {
+  const dir = process.env.PAGEWALK_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'images') : SCREENSHOT_DIR;
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
