@@ -30,6 +30,19 @@ export async function readTableRows(
   start: number,
   count: number,
 ): Promise<PageTableEntryRow[]> {
+  return (await readTable(sessions, t, start, count)).rows;
+}
+
+/**
+ * The rows of a table and the machine frame that holds it (for HVM tables the adapter translates
+ * the gfn through the p2m; the `readMemory` fallback cannot, so its `mfn` is null there).
+ */
+export async function readTable(
+  sessions: PagewalkSessions,
+  t: TableLocation,
+  start: number,
+  count: number,
+): Promise<{ mfn: number | null; rows: PageTableEntryRow[] }> {
   try {
     const r = await sessions.request(
       'pagewalk/pageTable',
@@ -37,13 +50,14 @@ export async function readTableRows(
       t.session,
     );
     // Flags are documented as separate names; tolerate `P|RW`-style strings too.
-    return r.entries.map((e) => ({
+    const rows = r.entries.map((e) => ({
       ...e,
       flags: e.flags.flatMap((f) => f.split(/[|\s]+/)).filter((f) => f && f !== '0'),
     }));
+    return { mfn: r.mfn, rows };
   } catch (e) {
     if (!/not implemented|unsupported|unknown request/i.test(String((e as Error).message ?? e))) throw e;
-    return readTableFromMemory(t, start, count);
+    return { mfn: t.kind === 'pv' ? t.frame : null, rows: await readTableFromMemory(t, start, count) };
   }
 }
 

@@ -1,13 +1,16 @@
 /**
- * The Shadows view: for each shadow-paged domain, its shadow page count and, per vCPU, the guest
- * root table (CR3) with its shadow pair — shadowed, write-protected, out of sync, and the shadow
- * pages Xen keeps for it (`pagewalk/shadowPair`). HAP and PV domains say why they have none.
+ * The Shadows view: for each shadow-paged domain, its shadow page count and, per vCPU, every guest
+ * page table reachable from CR3 with its shadow state — shadowed, write-protected, out of sync, and
+ * the shadow pages Xen keeps for it (`pagewalk/shadowPair`). Changes since the last stop are marked.
+ * HAP and PV domains say why they have none.
  */
 import * as vscode from 'vscode';
-import type { DomainSummary } from '../../debug-adapter/protocol';
+import type { DomainSummary, ShadowPairResult } from '../../debug-adapter/protocol';
 import { hex, parseHex } from '../bits';
 import type { PagewalkSessions } from '../debug/pagewalkSessions';
+import { ChangeTracker, markChanged } from './changeTracker';
 import { InfoNode, MessageNode, TreeNode, errorChildren } from './nodes/treeNode';
+import { ENTRIES_PER_TABLE, readTableRows } from './pageTableSource';
 
 const NO_SHADOWS: Record<DomainSummary['kind'], string | null> = {
   pv: 'PV: Xen validates the guest tables themselves, no shadows',
@@ -15,13 +18,21 @@ const NO_SHADOWS: Record<DomainSummary['kind'], string | null> = {
   'hvm-shadow': null,
 };
 
+/** Guest tables listed per vCPU at most; a guest with more gets a note, not a slow view. */
+const MAX_TABLES = 256;
+const LEVEL_NAMES = ['', 'L1', 'L2', 'L3', 'L4'];
+
 export class ShadowsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
+  private readonly changes = new ChangeTracker();
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly sessions: PagewalkSessions) {
-    this.subscription = sessions.onDidChangeState(() => this.changeEmitter.fire(undefined));
+    this.subscription = sessions.onDidChangeState((stop) => {
+      if (stop) this.changes.beginStop(stop.step);
+      this.changeEmitter.fire(undefined);
+    });
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
@@ -34,7 +45,7 @@ export class ShadowsTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     if (!stop) return [new MessageNode('shadows/idle', 'Pause a Pagewalk session to see the shadow tables')];
     try {
       const { domains } = await this.sessions.request('pagewalk/domains', {}, stop.session);
-      return domains.map((d) => new ShadowDomainNode(this.sessions, stop.session, d));
+      return domains.map((d) => new ShadowDomainNode(this.sessions, stop.session, d, this.changes));
     } catch (e) {
       return errorChildren('shadows', e);
     }
@@ -52,6 +63,7 @@ class ShadowDomainNode extends TreeNode {
     private readonly sessions: PagewalkSessions,
     private readonly session: vscode.DebugSession,
     private readonly domain: DomainSummary,
+    private readonly changes: ChangeTracker,
   ) {
     super();
     this.id = `shadows/${domain.name}`;
@@ -63,40 +75,149 @@ class ShadowDomainNode extends TreeNode {
     item.id = this.id;
     item.description = NO_SHADOWS[d.kind] === null ? `${d.shadowCount} shadow pages` : d.kind;
     item.iconPath = new vscode.ThemeIcon('mirror');
+    markChanged(item, this.changes.note(this.id, String(d.shadowCount)));
+    return item;
+  }
+
+  override getChildren(): Promise<TreeNode[]> {
+    const d = this.domain;
+    const none = NO_SHADOWS[d.kind];
+    if (none !== null) return Promise.resolve([new MessageNode(`${this.id}/none`, none)]);
+    const nodes: TreeNode[] = [];
+    for (const v of d.vcpus) {
+      const id = `${this.id}/vcpu${v.index}`;
+      if (v.threadId === null) continue;
+      if ((parseHex(v.cr0) & 0x80000000n) === 0n) {
+        nodes.push(new MessageNode(id, `vcpu${v.index}: paging is off (CR0.PG = 0), nothing to shadow`));
+        continue;
+      }
+      const root = Number(parseHex(v.cr3) >> 12n) & 0xffffffffff;
+      nodes.push(
+        new VcpuTablesNode(this.sessions, this.session, id, d.name, v.index, v.threadId, root, this.changes),
+      );
+    }
+    return Promise.resolve(nodes);
+  }
+}
+
+/** A vCPU's guest tables from its CR3, each with its shadow state, found by walking the tables. */
+class VcpuTablesNode extends TreeNode {
+  constructor(
+    private readonly sessions: PagewalkSessions,
+    private readonly session: vscode.DebugSession,
+    readonly id: string,
+    private readonly domainName: string,
+    private readonly vcpu: number,
+    private readonly threadId: number,
+    private readonly root: number,
+    private readonly changes: ChangeTracker,
+  ) {
+    super();
+  }
+
+  getTreeItem(): vscode.TreeItem {
+    const item = new vscode.TreeItem(`vcpu${this.vcpu}`, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = this.id;
+    item.description = `guest tables from CR3 (root gfn ${hex(this.root)})`;
+    item.iconPath = new vscode.ThemeIcon('chip');
     return item;
   }
 
   override async getChildren(): Promise<TreeNode[]> {
-    const d = this.domain;
-    const none = NO_SHADOWS[d.kind];
-    if (none !== null) return [new MessageNode(`${this.id}/none`, none)];
-    const nodes: TreeNode[] = [];
-    for (const v of d.vcpus) {
-      const gfn = Number(parseHex(v.cr3) >> 12n);
-      const id = `${this.id}/vcpu${v.index}`;
-      if (v.threadId === null) continue;
-      try {
+    try {
+      const tables = await this.guestTables();
+      const nodes: TreeNode[] = [];
+      for (const t of tables.list) {
         const pair = await this.sessions.request(
           'pagewalk/shadowPair',
-          { threadId: v.threadId, gfn },
+          { threadId: this.threadId, gfn: t.gfn },
           this.session,
         );
-        const state =
-          [pair.shadowed ? 'shadowed' : 'not shadowed', pair.writeProtected ? 'write-protected' : '', pair.outOfSync ? 'OUT OF SYNC' : ''] // prettier-ignore
-            .filter(Boolean)
-            .join(' · ');
-        nodes.push(
-          new InfoNode(id, `vcpu${v.index} root gfn ${hex(gfn)}`, state, { icon: 'type-hierarchy' }),
-        );
-        for (const s of pair.shadows)
-          nodes.push(
-            new InfoNode(`${id}/${s.mfn}`, `  shadow ${s.type}`, `smfn ${hex(s.mfn)}`, { icon: 'mirror' }),
-          );
-        if (pair.note) nodes.push(new MessageNode(`${id}/note`, pair.note));
-      } catch (e) {
-        nodes.push(new InfoNode(id, `vcpu${v.index} root gfn ${hex(gfn)}`, `(${(e as Error).message})`, { icon: 'type-hierarchy' })); // prettier-ignore
+        nodes.push(new GuestTableNode(`${this.id}/${t.gfn}`, t.level, pair, this.changes));
       }
+      if (tables.truncated)
+        nodes.push(new MessageNode(`${this.id}/more`, `only the first ${MAX_TABLES} tables are listed`));
+      return nodes;
+    } catch (e) {
+      return errorChildren(this.id, e);
     }
-    return nodes;
+  }
+
+  /** Breadth-first from the root: every table a present non-leaf entry points to, once. */
+  private async guestTables(): Promise<{ list: { gfn: number; level: number }[]; truncated: boolean }> {
+    const list: { gfn: number; level: number }[] = [];
+    const seen = new Set<string>();
+    const queue = [{ gfn: this.root, level: 4 }];
+    while (queue.length) {
+      const t = queue.shift()!;
+      const key = `${t.level}:${t.gfn}`;
+      if (seen.has(key)) continue; // a recursive or shared table is listed once per level
+      if (list.length === MAX_TABLES) return { list, truncated: true };
+      seen.add(key);
+      list.push(t);
+      if (t.level === 1) continue;
+      const rows = await readTableRows(
+        this.sessions,
+        { session: this.session, threadId: this.threadId, domain: this.domainName, kind: 'hvm-shadow', frame: t.gfn, level: t.level, vaBase: 0n }, // prettier-ignore
+        0,
+        ENTRIES_PER_TABLE,
+      );
+      for (const r of rows)
+        if (r.expandable && r.target !== null) queue.push({ gfn: r.target, level: t.level - 1 });
+    }
+    return { list, truncated: false };
+  }
+}
+
+/** One guest table and what Xen keeps for it. */
+class GuestTableNode extends TreeNode {
+  constructor(
+    readonly id: string,
+    private readonly level: number,
+    private readonly pair: ShadowPairResult,
+    private readonly changes: ChangeTracker,
+  ) {
+    super();
+  }
+
+  getTreeItem(): vscode.TreeItem {
+    const p = this.pair;
+    const state = [
+      p.shadowed ? 'shadowed' : 'not shadowed',
+      p.writeProtected ? 'write-protected' : 'writable',
+      p.outOfSync ? 'OUT OF SYNC' : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    const item = new vscode.TreeItem(
+      `${LEVEL_NAMES[this.level]} gfn ${hex(p.gfn)}`,
+      p.shadows.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+    );
+    item.id = this.id;
+    item.description = state;
+    item.iconPath = new vscode.ThemeIcon(
+      p.outOfSync ? 'warning' : p.shadowed ? 'mirror' : 'circle-outline',
+      p.outOfSync ? new vscode.ThemeColor('list.warningForeground') : undefined,
+    );
+    item.tooltip = new vscode.MarkdownString(
+      `**guest ${LEVEL_NAMES[this.level]} table, gfn ${hex(p.gfn)}**\n\n` +
+        `- shadowed: ${p.shadowed}\n- write-protected: ${p.writeProtected}\n- out of sync: ${p.outOfSync}` +
+        (p.shadows.length
+          ? `\n- shadows: ${p.shadows.map((s) => `${s.type} smfn ${hex(s.mfn)}`).join(', ')}`
+          : '') +
+        (p.note ? `\n\n${p.note}` : ''),
+    );
+    item.contextValue = 'guestTable';
+    markChanged(item, this.changes.note(this.id, state));
+    return item;
+  }
+
+  override getChildren(): Promise<TreeNode[]> {
+    return Promise.resolve(
+      this.pair.shadows.map(
+        (s) =>
+          new InfoNode(`${this.id}/${s.mfn}`, `shadow ${s.type}`, `smfn ${hex(s.mfn)}`, { icon: 'mirror' }),
+      ),
+    );
   }
 }

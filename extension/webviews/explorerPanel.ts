@@ -5,7 +5,9 @@
  */
 import * as vscode from 'vscode';
 import type { DomainSummary, VcpuSummary } from '../../debug-adapter/protocol';
+import { FRAME_TYPE_CODES } from '../../webview/protocol';
 import type {
+  FrameTypeName,
   FromWebviewMessage,
   Hex,
   PageTable,
@@ -15,7 +17,7 @@ import type {
 } from '../../webview/protocol';
 import { parseHex } from '../bits';
 import type { PagewalkSessions, StopInfo } from '../debug/pagewalkSessions';
-import { ENTRIES_PER_TABLE, readTableRows } from '../views/pageTableSource';
+import { ENTRIES_PER_TABLE, readTable } from '../views/pageTableSource';
 import type { TableLocation } from '../views/pageTableSource';
 import { WebviewPanelHost } from './webviewPanel';
 
@@ -94,14 +96,23 @@ export class ExplorerPanel extends WebviewPanelHost {
       level,
       vaBase: 0n,
     };
-    const rows = await readTableRows(this.sessions, location, 0, ENTRIES_PER_TABLE);
+    const { mfn, rows } = await readTable(this.sessions, location, 0, ENTRIES_PER_TABLE);
     const hvm = t.domain.kind !== 'pv';
-    return {
-      mfn: frame,
+    const table: PageTable = {
+      mfn: mfn ?? frame,
       gfn: hvm ? frame : null,
       level,
       entries: rows.filter((r) => r.value !== '0x0').map((r) => ({ index: r.index, value: r.value as Hex })),
     };
+    if (!hvm) {
+      // PV table frames carry Xen's type and pin state: the explorer shows them in each table's header.
+      const { rows: ft } = await this.sessions.request('pagewalk/frameTable', { start: frame, count: 1 }, t.stop.session); // prettier-ignore
+      if (ft[0] && FRAME_TYPE_CODES.includes(ft[0].type as FrameTypeName)) {
+        table.frameType = ft[0].type as FrameTypeName;
+        table.pinned = ft[0].pinned;
+      }
+    }
+    return table;
   }
 
   private async walk(va: Hex, requestId?: number): Promise<void> {
