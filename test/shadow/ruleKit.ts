@@ -49,6 +49,8 @@ export interface Kit {
   mfn(gfn: number): bigint;
   /** The (type, gfn) list of every live shadow, sorted. */
   live(): string[];
+  /** Raw guest entry `index` of the table in `gfn`, read from guest memory. */
+  gentry(gfn: number, index: number): bigint;
 }
 
 export function kit(src: string, options: { audit?: boolean } = {}): Kit {
@@ -68,6 +70,12 @@ export function kit(src: string, options: { audit?: boolean } = {}): Kit {
     shadow: (gfn, type) => ctx.hash.lookup(gfn, type),
     mfn: (gfn) => BigInt(ctx.gfnToMfn(gfn)),
     live: () => [...ctx.hash.all()].map((sp) => `${sp.type}:${sp.gfn}`).sort(),
+    gentry(gfn, index) {
+      const mfn = ctx.gfnToMfn(gfn);
+      return (
+        (BigInt(ctx.memory.readHi(mfn, index) >>> 0) << 32n) | BigInt(ctx.memory.readLo(mfn, index) >>> 0)
+      );
+    },
   };
 }
 
@@ -81,6 +89,11 @@ export function std(body: string, decl?: string): Kit {
 export function clean(k: Kit): void {
   expect(k.r.stderr).toEqual([]);
   expect(k.r.events.filter((e) => e.class === 'expect_failed')).toEqual([]);
+}
+
+/** The machine address `gfn`'s frame plus `offset`, as `print` writes it. */
+export function maHex(k: Kit, gfn: number, offset = 0): string {
+  return `0x${(k.mfn(gfn) * 4096n + BigInt(offset)).toString(16)}`;
 }
 
 /** A shadow L1 entry that maps `mfn` with exactly `flags` (bits 0–11 and NX). */
