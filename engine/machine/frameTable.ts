@@ -44,6 +44,11 @@ const FLAG_VALIDATED = 0x10;
 const FLAG_PINNED = 0x20;
 const TYPE_MASK = 0x0f;
 
+/** A chunk's `flags` byte (`writableChunk`): the type in the low 4 bits, then validated and pinned. */
+export const FRAME_FLAGS_TYPE_MASK = TYPE_MASK;
+export const FRAME_FLAG_VALIDATED = FLAG_VALIDATED;
+export const FRAME_FLAG_PINNED = FLAG_PINNED;
+
 /** The initial state of one frame, as the machine layout defines it. */
 export interface InitialFrameState {
   owner: number;
@@ -84,6 +89,12 @@ export class FrameTable {
   private chunks = new Map<number, Chunk>();
   private m2pOverrides = new Map<number, bigint>();
   private epoch = ++epochCounter;
+  /**
+   * The chunk found last: hot loops touch runs of frames of one chunk (a table's entries, a
+   * domain's data pages), so most lookups skip the map. Only an existing chunk is cached.
+   */
+  private lastKey = -1;
+  private lastChunk: Chunk | undefined = undefined;
 
   constructor(
     /** Number of frames that exist (the pool and the hypervisor's frames): N + H of R1.4. */
@@ -98,17 +109,17 @@ export class FrameTable {
   }
 
   owner(mfn: number): number {
-    const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
+    const c = this.peek(mfn);
     return c === undefined ? this.layout(mfn).owner : c.owner[mfn & (CHUNK_SIZE - 1)];
   }
 
   refCount(mfn: number): number {
-    const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
+    const c = this.peek(mfn);
     return c === undefined ? this.layout(mfn).refCount : c.refCount[mfn & (CHUNK_SIZE - 1)];
   }
 
   type(mfn: number): PageType {
-    const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
+    const c = this.peek(mfn);
     return c === undefined
       ? this.layout(mfn).type
       : ((c.flags[mfn & (CHUNK_SIZE - 1)] & TYPE_MASK) as PageType);
@@ -119,25 +130,25 @@ export class FrameTable {
   }
 
   typeCount(mfn: number): number {
-    const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
+    const c = this.peek(mfn);
     return c === undefined ? this.layout(mfn).typeCount : c.typeCount[mfn & (CHUNK_SIZE - 1)];
   }
 
   validated(mfn: number): boolean {
-    const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
+    const c = this.peek(mfn);
     return c === undefined
       ? this.layout(mfn).validated
       : (c.flags[mfn & (CHUNK_SIZE - 1)] & FLAG_VALIDATED) !== 0;
   }
 
   pinned(mfn: number): boolean {
-    const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
+    const c = this.peek(mfn);
     return c === undefined ? false : (c.flags[mfn & (CHUNK_SIZE - 1)] & FLAG_PINNED) !== 0;
   }
 
   /** TLB-clock stamp (R10.4); 0 initially, STAMP_NEVER after a validation failure reset. */
   stamp(mfn: number): number {
-    const c = this.chunks.get(mfn >>> CHUNK_SHIFT);
+    const c = this.peek(mfn);
     return c === undefined ? 0 : c.stamp[mfn & (CHUNK_SIZE - 1)];
   }
 
@@ -214,8 +225,9 @@ export class FrameTable {
 
   /**
    * Hot paths: the typed arrays of the frame's chunk, made writable (copied first if a checkpoint
-   * shares it). The frame's slot is `mfn & (FRAME_CHUNK_SIZE - 1)`; `owner` and `refCount` may be
-   * read and written directly. Throws for a frame that does not exist.
+   * shares it). The frame's slot is `mfn & (FRAME_CHUNK_SIZE - 1)`; every array may be read and
+   * written directly (`flags` as `FRAME_FLAGS_TYPE_MASK | FRAME_FLAG_VALIDATED | FRAME_FLAG_PINNED`)
+   * until the next checkpoint. Throws for a frame that does not exist.
    */
   writableChunk(mfn: number): FrameChunk {
     return this.chunkFor(mfn);
@@ -240,13 +252,29 @@ export class FrameTable {
     this.chunks = new Map(s.chunks);
     this.m2pOverrides = new Map(s.m2p);
     this.epoch = ++epochCounter;
+    this.lastKey = -1;
+    this.lastChunk = undefined;
+  }
+
+  /** The frame's chunk for reading, or undefined while the chunk is in its initial state. */
+  private peek(mfn: number): Chunk | undefined {
+    const key = mfn >>> CHUNK_SHIFT;
+    if (key === this.lastKey) return this.lastChunk;
+    const c = this.chunks.get(key);
+    if (c !== undefined) {
+      this.lastKey = key;
+      this.lastChunk = c;
+    }
+    return c;
   }
 
   private chunkFor(mfn: number): Chunk {
-    if (!this.isValid(mfn)) throw new Error(`frame table: mfn ${mfn} does not exist`);
-    const key = mfn >>> CHUNK_SHIFT;
-    const existing = this.chunks.get(key);
+    // `mfn >>> 0 === mfn`: an integer in [0, 2^32), cheaper than isValid's Number.isInteger.
+    if (mfn >>> 0 !== mfn || mfn >= this.frameCount)
+      throw new Error(`frame table: mfn ${mfn} does not exist`);
+    const existing = this.peek(mfn);
     if (existing !== undefined && existing.epoch === this.epoch) return existing;
+    const key = mfn >>> CHUNK_SHIFT;
     const chunk: Chunk = {
       owner: new Uint16Array(CHUNK_SIZE),
       refCount: new Uint32Array(CHUNK_SIZE),
@@ -272,6 +300,8 @@ export class FrameTable {
       }
     }
     this.chunks.set(key, chunk);
+    this.lastKey = key;
+    this.lastChunk = chunk;
     return chunk;
   }
 }

@@ -47,6 +47,7 @@ function logUpdate(
   path: 'fast' | 'full' | 'plain_write',
   fn: string | null,
 ): void {
+  if (!ctx.entryEvents) return;
   const c = ctx.envelope;
   ctx.emitBuilt({
     step: c.step,
@@ -82,8 +83,9 @@ export function modL1Entry(
 ): number {
   const mem = ctx.mem;
   const fn = fastPath ? 'mod_l1_entry' : 'ptwr_emulated_update';
-  const olo = mem.readLo(l1, index);
-  const ohi = mem.readHi(l1, index);
+  const words = mem.frameWords(l1);
+  const olo = words[index << 1];
+  const ohi = words[(index << 1) | 1];
   let nlo = nloIn;
   let nhi = nhiIn;
   const preserveAd = cmd === MMU_PT_UPDATE_PRESERVE_AD;

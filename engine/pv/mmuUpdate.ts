@@ -17,11 +17,89 @@ import { flushTlbFull } from './tlbClock';
 
 export const MMU_MACHPHYS_UPDATE = 1;
 
+const TWO_53 = 0x20_0000_0000_0000n;
+const TWO_32 = 0x1_0000_0000;
+
 /** Whether `mfn` (any 64-bit value) is a frame owned by domain `d` (`get_page_from_gfn` of a PV domain). */
 export function ownedFrame(ctx: PvContext, mfn: bigint, d: number): number {
-  const m = mfn < 0x20_0000_0000_0000n ? Number(mfn) : -1;
+  return ownedFrameNumber(ctx, mfn < TWO_53 ? Number(mfn) : -1, d);
+}
+
+/** `ownedFrame` for a frame number already known to be below 2^53 (−1: none). */
+function ownedFrameNumber(ctx: PvContext, m: number, d: number): number {
   if (m < 0 || m >= ctx.ft.frameCount) return -1;
   return ctx.ft.refCount(m) > 0 && ctx.ft.owner(m) === d ? m : -1;
+}
+
+/**
+ * A batch's requests split once into Numbers: the `hypercall` event's `args` and the requests'
+ * frame, offset and value halves, so that no request needs a BigInt step on the hot path.
+ */
+export interface DecodedBatch {
+  readonly requests: readonly MmuUpdateRequest[];
+  readonly args: { cmd: number; ptr: bigint; val: bigint }[];
+  /** PTR >> 12, or −1 when PTR ≥ 2^53 (no frame that big exists); index i is request i. */
+  readonly frame: Float64Array;
+  /** PTR & 0xfff: the command in its low 3 bits, the entry's byte offset above them. */
+  readonly offset: Int32Array;
+  /** VAL's low and high 32 bits. */
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+}
+
+/**
+ * The arrays of the batch being run, reused by every batch (a statement runs to its end before the
+ * next one decodes, and a typed array costs more to create than a few requests to decode).
+ */
+let scratch = {
+  frame: new Float64Array(16),
+  offset: new Int32Array(16),
+  lo: new Float64Array(16),
+  hi: new Float64Array(16),
+};
+
+/** Decodes a batch; the result is valid until the next call. */
+export function decodeBatch(requests: readonly MmuUpdateRequest[]): DecodedBatch {
+  const n = requests.length;
+  if (scratch.frame.length < n) {
+    const size = 2 ** Math.ceil(Math.log2(n));
+    scratch = {
+      frame: new Float64Array(size),
+      offset: new Int32Array(size),
+      lo: new Float64Array(size),
+      hi: new Float64Array(size),
+    };
+  }
+  const batch: DecodedBatch = {
+    requests,
+    args: new Array<{ cmd: number; ptr: bigint; val: bigint }>(n),
+    ...scratch,
+  };
+  for (let i = 0; i < n; i++) {
+    const { ptr, val } = requests[i];
+    // Values below 2^53 convert to a Number exactly; division and a multiply split them (a
+    // floating-point `%` costs more than the rest of the split).
+    if (ptr < TWO_53) {
+      const p = Number(ptr);
+      const m = Math.floor(p / 4096);
+      batch.frame[i] = m;
+      batch.offset[i] = p - m * 4096;
+    } else {
+      batch.frame[i] = -1;
+      batch.offset[i] = Number(BigInt.asUintN(12, ptr));
+    }
+    if (val < TWO_53) {
+      const v = Number(val);
+      const hi = Math.floor(v / TWO_32);
+      batch.hi[i] = hi;
+      batch.lo[i] = v - hi * TWO_32;
+    } else {
+      batch.lo[i] = Number(BigInt.asUintN(32, val));
+      batch.hi[i] = Number(val >> 32n);
+    }
+    batch.args[i] = { cmd: batch.offset[i] & 7, ptr, val };
+  }
+  return batch;
 }
 
 export interface MmuUpdateResult {
@@ -34,9 +112,10 @@ export interface MmuUpdateResult {
 export function doMmuUpdate(
   ctx: PvContext,
   v: PvVcpu,
-  requests: readonly MmuUpdateRequest[],
+  batch: DecodedBatch,
   foreign: Domain | null,
 ): MmuUpdateResult {
+  const requests = batch.requests;
   putOldGuestTable(ctx, v);
   const self = v.domain;
   if (foreign !== null && foreign.id === self.id) {
@@ -59,7 +138,7 @@ export function doMmuUpdate(
   let i = 0;
   for (; i < requests.length; i++) {
     ctx.reason = null;
-    rc = doRequest(ctx, v, requests[i], self, pgOwner, foreign !== null);
+    rc = doRequest(ctx, batch, i, self, pgOwner, foreign !== null);
     if (rc > 0) {
       upperUpdated = true;
       rc = 0;
@@ -71,18 +150,19 @@ export function doMmuUpdate(
   return rc === 0 ? { rc: 0, done: requests.length, failedIndex: null } : { rc, done: i, failedIndex: i };
 }
 
-/** One request: 0 or a negative errno; 1 for a successful L2–L4 update (flushes at the end). */
+/** Request `i`: 0 or a negative errno; 1 for a successful L2–L4 update (flushes at the end). */
 function doRequest(
   ctx: PvContext,
-  v: PvVcpu,
-  req: MmuUpdateRequest,
+  batch: DecodedBatch,
+  i: number,
   self: Domain,
   pgOwner: Domain,
   isForeign: boolean,
 ): number {
-  // One BigInt step for the low 32 bits: the command, the entry index and the offset live there.
-  const ptrLo = Number(BigInt.asUintN(32, req.ptr));
-  const cmd = ptrLo & 7;
+  const req = batch.requests[i];
+  const offset = batch.offset[i];
+  const m = batch.frame[i];
+  const cmd = offset & 7;
   if (cmd === MMU_MACHPHYS_UPDATE) return machphysUpdate(ctx, req, self, pgOwner, isForeign);
   if (cmd > 3) {
     return refuse(
@@ -110,25 +190,25 @@ function doRequest(
       null,
     );
   }
-  const m = req.ptr >> 12n;
-  const frame = ownedFrame(ctx, m, self.id);
+  const frame = ownedFrameNumber(ctx, m, self.id);
   if (frame < 0) {
-    const mfn = m < BigInt(ctx.ft.frameCount) ? Number(m) : -1;
+    const big = req.ptr >> 12n;
+    const mfn = big < BigInt(ctx.ft.frameCount) ? Number(big) : -1;
     return refuse(
       ctx,
       -EINVAL,
       'R5.3',
       ['do_mmu_update', 'get_page_from_gfn'],
-      `update an entry of mfn ${hex(m)}`,
-      mfn < 0 ? `mfn ${hex(m)} does not exist` : `${describeOwner(ctx, mfn)}, not to domain ${self.id}`,
+      `update an entry of mfn ${hex(big)}`,
+      mfn < 0 ? `mfn ${hex(big)} does not exist` : `${describeOwner(ctx, mfn)}, not to domain ${self.id}`,
       null,
       mfn < 0 ? null : mfn,
       null,
     );
   }
-  const index = (ptrLo & 0xfff) >>> 3;
-  const lo = Number(BigInt.asUintN(32, req.val));
-  const hi = Number(req.val >> 32n);
+  const index = offset >>> 3;
+  const lo = batch.lo[i];
+  const hi = batch.hi[i];
   const ft = ctx.ft;
   const type = ft.type(frame);
   if (ft.typeCount(frame) > 0 && ft.validated(frame)) {

@@ -11,7 +11,13 @@
  * Failure is a value: the functions return 0 or a negative errno and record the reason
  * (`refusalExplanations.ts`) at the check that decided.
  */
-import { FRAME_CHUNK_SIZE, PageType, STAMP_NEVER } from '../machine/frameTable';
+import {
+  FRAME_CHUNK_SIZE,
+  FRAME_FLAG_VALIDATED,
+  FRAME_FLAGS_TYPE_MASK,
+  PageType,
+  STAMP_NEVER,
+} from '../machine/frameTable';
 import type { PvContext, PvVcpu } from './pvContext';
 import { EINVAL, HOLDER_ATTEMPT, HOLDER_PENDING } from './pvContext';
 import { describeFrame, describeOwner, hex, refuse } from './refusalExplanations';
@@ -41,8 +47,17 @@ export function putPage(ctx: PvContext, mfn: number, holder: number): void {
 /** `_get_page_type(F, T)` (R2.3). */
 export function getPageType(ctx: PvContext, mfn: number, type: PageType, holder: number): number {
   const ft = ctx.ft;
-  const count = ft.typeCount(mfn);
-  const current = ft.type(mfn);
+  const chunk = ft.writableChunk(mfn);
+  const slot = mfn & (FRAME_CHUNK_SIZE - 1);
+  const count = chunk.typeCount[slot];
+  const flags = chunk.flags[slot];
+  const current = (flags & FRAME_FLAGS_TYPE_MASK) as PageType;
+  if (count > 0 && current === type && (flags & FRAME_FLAG_VALIDATED) !== 0) {
+    // R2.3 step 3, the common case: one more reference to a frame already of this type.
+    chunk.typeCount[slot] = count + 1;
+    ctx.refEvent(true, mfn, 'type', holder);
+    return 0;
+  }
   if (count === 0) {
     if (current !== type) {
       flushOnTypeChange(ctx, mfn);
@@ -60,13 +75,13 @@ export function getPageType(ctx: PvContext, mfn: number, type: PageType, holder:
         to: PAGE_NAMES[type],
       });
     }
-    ft.setTypeCount(mfn, 1);
+    chunk.typeCount[slot] = 1;
     ctx.refEvent(true, mfn, 'type', holder);
     if (type === PageType.Writable) {
-      ft.setValidated(mfn, true);
+      chunk.flags[slot] |= FRAME_FLAG_VALIDATED;
       return 0;
     }
-    if (!ft.validated(mfn)) return validatePage(ctx, mfn, type, holder);
+    if ((chunk.flags[slot] & FRAME_FLAG_VALIDATED) === 0) return validatePage(ctx, mfn, type, holder);
     return 0;
   }
   if (current !== type) {
@@ -108,16 +123,19 @@ export function getPageType(ctx: PvContext, mfn: number, type: PageType, holder:
  */
 export function putPageType(ctx: PvContext, mfn: number, holder: number, parent = -1): void {
   const ft = ctx.ft;
-  const type = ft.type(mfn);
+  const chunk = ft.writableChunk(mfn);
+  const slot = mfn & (FRAME_CHUNK_SIZE - 1);
+  const type = (chunk.flags[slot] & FRAME_FLAGS_TYPE_MASK) as PageType;
   if (parent >= 0 && ft.type(parent) === type) {
     addLinear(ctx, mfn, 1);
     addLinear(ctx, parent, -1);
   }
-  const count = ft.typeCount(mfn) - 1;
+  const count = chunk.typeCount[slot] - 1;
   if (count > 0 || type < PageType.L1PageTable || type > PageType.L4PageTable) {
-    ft.setTypeCount(mfn, count);
+    chunk.typeCount[slot] = count;
     ctx.refEvent(false, mfn, 'type', holder);
-    if (count === 0) stampFrame(ctx, mfn);
+    // The TLB stamp of R10.4 (`stampFrame`), written in place.
+    if (count === 0) chunk.stamp[slot] = ctx.clock;
     return;
   }
   const partial = ctx.partial.get(mfn);

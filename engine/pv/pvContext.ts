@@ -130,8 +130,12 @@ export class PvContext {
   readonly vcpusByDomain = new Map<number, PvVcpu[]>();
   /** The vCPU whose statement runs (Xen's `current`). */
   current!: PvVcpu;
-  /** Log ref_taken/ref_dropped (the benchmark measures both ways). */
-  refEvents = true;
+  /**
+   * Log the per-entry events (`ref_taken`, `ref_dropped`, `entry_update`). On for every run: they are
+   * part of the event log (events.md). Only an embedder that never reads the log (the benchmark's
+   * "no listener" figures) turns them off, so that a million validated entries build no objects.
+   */
+  entryEvents = true;
   private buffer: EngineEvent[] = [];
 
   constructor(readonly machine: Machine) {
@@ -178,7 +182,7 @@ export class PvContext {
   }
 
   refEvent(taken: boolean, mfn: number, kind: 'general' | 'type', holder: number): void {
-    if (!this.refEvents || holder === HOLDER_NONE) return;
+    if (!this.entryEvents || holder === HOLDER_NONE) return;
     const ft = this.ft;
     const c = this.machine.log.getContext();
     this.buffer.push({
@@ -210,6 +214,19 @@ export class PvContext {
 
   domain(id: number): Domain | undefined {
     return this.machine.domainById(id);
+  }
+
+  /** Domain kinds never change during a run: `paging_mode_external` by domain id, looked up once. */
+  private readonly external: (boolean | undefined)[] = [];
+
+  /** `paging_mode_external(d)`: an HVM domain (its frames take no WRITABLE references from foreign maps). */
+  isExternal(id: number): boolean {
+    let e = this.external[id];
+    if (e === undefined) {
+      e = this.domain(id)?.isHvm === true;
+      this.external[id] = e;
+    }
+    return e;
   }
 
   snapshotShared(): PvSharedSnapshot {
@@ -251,7 +268,10 @@ export function existingPvContext(machine: Machine): PvContext | undefined {
   return contexts.get(machine);
 }
 
-/** Turns the ref_taken/ref_dropped events on or off for a machine (on by default). */
-export function setPvRefEvents(machine: Machine, on: boolean): void {
-  pvContextOf(machine).refEvents = on;
+/**
+ * Turns the per-entry events (`ref_taken`, `ref_dropped`, `entry_update`) on or off for a machine: on
+ * by default, and a run's event log needs them; off only where nothing reads the log (benchmarks).
+ */
+export function setPvEntryEvents(machine: Machine, on: boolean): void {
+  pvContextOf(machine).entryEvents = on;
 }

@@ -23,7 +23,7 @@ import type { Machine, ModelFactory } from '../machine/machine';
 import type { Vcpu } from '../machine/vcpu';
 import type { PvContext, PvSharedSnapshot, PvVcpu, PvVcpuSnapshot } from './pvContext';
 import { ENOSYS, pvContextOf, rcValue } from './pvContext';
-import { doMmuUpdate } from './mmuUpdate';
+import { decodeBatch, doMmuUpdate } from './mmuUpdate';
 import { doMmuextOp } from './mmuextOps';
 import { doUpdateVaMapping } from './updateVaMapping';
 import { invlpgPv, movCrPv, PV_CR0, PV_CR4_VISIBLE, readPvCr, syncRegisters } from './pvControlRegisters';
@@ -113,13 +113,13 @@ export class PvModel implements DomainModel {
   mmuUpdate(v: Vcpu, requests: readonly MmuUpdateRequest[], foreign: Domain | null): void {
     const pv = this.enter(v);
     const ctx = this.ctx;
-    const args = { requests: requests.map((r) => ({ cmd: Number(r.ptr & 7n), ptr: r.ptr, val: r.val })) };
-    this.logCall('mmu_update', null, args, foreign?.name ?? null);
+    const batch = decodeBatch(requests);
+    this.logCall('mmu_update', null, { requests: batch.args }, foreign?.name ?? null);
     if (v.user) {
       this.finishCall(pv, 'mmu_update', null, -ENOSYS, null, null);
       return;
     }
-    const res = doMmuUpdate(ctx, pv, requests, foreign);
+    const res = doMmuUpdate(ctx, pv, batch, foreign);
     if (res.rc !== 0) {
       const place = res.failedIndex === null ? 'mmu_update' : `request ${res.failedIndex} of mmu_update`;
       this.logRefusal(res.rc, (r, result) => explainEntryRefusal(r, place, result), place);

@@ -83,7 +83,7 @@ function isControlDomain(ctx: PvContext, id: number): boolean {
 
 /** `paging_mode_external`: an HVM domain's frames take no WRITABLE references from foreign maps. */
 export function isExternal(ctx: PvContext, id: number): boolean {
-  return ctx.domain(id)?.isHvm === true;
+  return ctx.isExternal(id);
 }
 
 /** `get_page_from_l1e(E, l1e_owner, pg_owner)` (R3.3). */
@@ -184,9 +184,13 @@ export function putPageFromL1e(
   if ((lo & PTE_P) === 0) return;
   const mfn = entryMfn(lo, hi);
   if (mfn >= ctx.ft.frameCount) return;
-  const owner = ctx.ft.owner(mfn);
+  // One chunk lookup: the WRITABLE type reference never devalidates anything, so the chunk stays.
+  const chunk = ctx.ft.writableChunk(mfn);
+  const slot = mfn & (FRAME_CHUNK_SIZE - 1);
+  const owner = chunk.owner[slot];
   if ((lo & PTE_RW) !== 0 && (owner === l1eOwner || !isExternal(ctx, owner))) putPageType(ctx, mfn, holder);
-  putPage(ctx, mfn, holder);
+  chunk.refCount[slot]--; // put_page
+  ctx.refEvent(false, mfn, 'general', holder);
 }
 
 /** `get_page_from_l2e` … `get_page_from_l4e` (R3.4) with the linear rule (R3.6). */
