@@ -7,6 +7,8 @@
 import type { Engine } from '../engine/engine';
 import { formatTraceLine } from '../engine/events/eventJson';
 import { formatValue } from '../engine/language';
+import type { TlbEntry } from '../engine/paging/tlb';
+import { tlbEntryVa, tlbStaleness } from './tlbStaleness';
 import type { Domain } from '../engine/machine/domain';
 import type { Vcpu } from '../engine/machine/vcpu';
 import { describeFlags } from '../engine/paging/pte';
@@ -57,11 +59,15 @@ export function runCommand(
     case 'frame':
       return frameText(engine, Number(number(args[0], 'frame MFN')));
     case 'tlb': {
-      const { vcpu } = variables.vcpuOf(thread);
+      const { vcpu, domain } = variables.vcpuOf(thread);
       const entries = vcpu.tlb.all();
       if (entries.length === 0) return `${vcpu.label}: TLB empty`;
+      const stale = (e: TlbEntry) => {
+        const why = tlbStaleness(domain, vcpu, e);
+        return why === null ? '' : ` STALE (${why})`;
+      };
       return entries
-        .map((e) => `${formatValue(BigInt(e.vpn) << 12n)} → mfn ${formatValue(BigInt(e.mfn))} ${e.rw ? 'RW' : 'RO'} ${e.us ? 'US' : 'S'}${e.nx ? ' NX' : ''}${e.global ? ' G' : ''}`)
+        .map((e) => `${formatValue(tlbEntryVa(e))} → mfn ${formatValue(BigInt(e.mfn))} ${e.rw ? 'RW' : 'RO'} ${e.us ? 'US' : 'S'}${e.nx ? ' NX' : ''}${e.global ? ' G' : ''}${stale(e)}`)
         .join('\n'); // prettier-ignore
     }
     case 'audit':

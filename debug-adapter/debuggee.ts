@@ -25,6 +25,10 @@ export interface Debuggee {
   evaluator: Evaluator;
   lastStop: Stop | null;
   source: Source;
+  /** The thread stopped inside a hypercall it stepped into (the hypervisor frame is on top). */
+  hypervisorThread: number | null;
+  /** A stepIn is running on this thread: a hypercall step ends it inside the hypervisor. */
+  stepInPending: number | null;
 }
 
 export function createDebuggee(engine: Engine, program: string, maxSteps: number, hooks: RunHooks): Debuggee {
@@ -40,6 +44,8 @@ export function createDebuggee(engine: Engine, program: string, maxSteps: number
     evaluator: new Evaluator(engine, variables),
     lastStop: null,
     source: new Source(basename(program), program),
+    hypervisorThread: null,
+    stepInPending: null,
   };
 }
 

@@ -2,12 +2,13 @@
  * The bodies of the breakpoint and inspection requests, one function each: `(debuggee, args) →
  * response body`, throwing AdapterError on bad arguments. The session only routes to them.
  */
-import { StackFrame } from '@vscode/debugadapter';
+import { Source, StackFrame } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { AdapterError, optionalInt, requireInt, requireObject, requireString } from './adapterError';
 import type { EngineEvent } from '../engine/events/eventTypes';
 import type { Debuggee } from './debuggee';
 import { exceptionInfoBody } from './debuggee';
+import { handlerChain, hypervisorDocument } from './hypervisorFrame';
 import { parseMemoryReference, readMemory as readBytes } from './memory';
 
 export function threadArg(d: Debuggee, args: unknown, command: string): number {
@@ -20,9 +21,15 @@ export function threadArg(d: Debuggee, args: unknown, command: string): number {
 /** Frame index of the synthetic hypervisor frame shown on top when stopped on an event. */
 const HYPERVISOR_FRAME = 99_999;
 
-/** The event the current stop is "in", when `thread` is the stopped one. */
-function stopEvent(d: Debuggee, thread: number): EngineEvent | null {
-  return d.lastStop?.thread === thread ? (d.lastStop.decision?.event ?? null) : null;
+/**
+ * The event the current stop is "in", when `thread` is the stopped one: the stop's event, or the
+ * hypercall's result when the thread stepped into a hypercall. Non-null means a hypervisor frame.
+ */
+export function stopEvent(d: Debuggee, thread: number): EngineEvent | null {
+  if (d.lastStop?.thread !== thread) return null;
+  if (d.lastStop.decision?.event) return d.lastStop.decision.event;
+  if (d.hypervisorThread !== thread) return null;
+  return d.run.lastStepEvents().find((e) => e.class === 'hypercall_result') ?? null;
 }
 
 export function frameOf(
@@ -127,13 +134,11 @@ export function stackTrace(
   const event = stopEvent(d, t);
   const guest = guestFrames(d, t);
   if (event === null) return { stackFrames: guest, totalFrames: guest.length };
-  // Stopped on a hypervisor event: a frame for the hypervisor's handler on top of the guest's.
-  const chain = event.explanation?.split(' \u2014 ').pop();
-  const xen = new StackFrame(
-    (t + 1) * 100_000 + HYPERVISOR_FRAME,
-    `[hypervisor] ${event.class}${chain && chain !== event.explanation ? `: ${chain}` : ''}`,
-  );
-  xen.presentationHint = 'label';
+  // Stopped in the hypervisor: a frame for its handler on top of the guest's, whose source is the
+  // read-only text of the rule it applies (`source` request, reference = the position).
+  const chain = handlerChain(d.run.lastStepEvents());
+  const source = new Source(`xen: ${chain}`, undefined, d.run.position, 'hypervisor (read-only)');
+  const xen = new StackFrame((t + 1) * 100_000 + HYPERVISOR_FRAME, `[hypervisor] ${event.class}: ${chain}`, source, 1, 1); // prettier-ignore
   return { stackFrames: [xen, ...guest], totalFrames: guest.length + 1 };
 }
 
@@ -146,6 +151,24 @@ function guestFrames(d: Debuggee, t: number): StackFrame[] {
     return [new StackFrame((t + 1) * 100_000, `${info.name} (${info.state})`, d.source, line, 1)];
   }
   return frames.map((f, i) => new StackFrame((t + 1) * 100_000 + i, f.name, d.source, f.line, f.column));
+}
+
+/** The read-only text of a hypervisor frame; its reference is the position after the step. */
+export function source(
+  d: Debuggee,
+  args: DebugProtocol.SourceArguments,
+): DebugProtocol.SourceResponse['body'] {
+  const a = requireObject(args, 'source');
+  const nested = a.source as { sourceReference?: unknown } | undefined;
+  const ref = typeof nested?.sourceReference === 'number' ? nested.sourceReference : a.sourceReference;
+  const step = typeof ref === 'number' && Number.isInteger(ref) ? ref : -1;
+  const rec = step >= 1 && step <= d.run.position ? d.run.history.get(step - 1) : undefined;
+  if (rec === undefined)
+    throw new AdapterError(
+      'unknownReference',
+      `no hypervisor source ${String(ref)} at step ${d.run.position}`,
+    );
+  return { content: hypervisorDocument(step, d.run.eventsOf(rec)), mimeType: 'text/plain' };
 }
 
 export function scopes(
@@ -164,8 +187,11 @@ export function variables(
   d: Debuggee,
   args: DebugProtocol.VariablesArguments,
 ): DebugProtocol.VariablesResponse['body'] {
-  const ref = requireInt(requireObject(args, 'variables'), 'variablesReference', 'variables', 1);
-  return { variables: d.variables.variables(ref) };
+  const a = requireObject(args, 'variables');
+  const ref = requireInt(a, 'variablesReference', 'variables', 1);
+  const start = optionalInt(a, 'start', 'variables', 0, 0);
+  const count = optionalInt(a, 'count', 'variables', 0, 0);
+  return { variables: d.variables.variables(ref, start, count === 0 ? undefined : count) };
 }
 
 export function evaluate(

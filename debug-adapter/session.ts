@@ -13,6 +13,7 @@ import { formatTraceLine } from '../engine/events/eventJson';
 import { formatDiagnostic } from '../engine/language';
 import { AdapterError, asAdapterError, optionalInt, requireInt, requireObject, requireString, toErrorMessage } from './adapterError'; // prettier-ignore
 import { customRequest } from './customRequests';
+import { handlerChain, isHypercallStep } from './hypervisorFrame';
 import { parseMemoryReference, writeMemory } from './memory';
 import * as requests from './inspectionRequests';
 import { CAPABILITIES, createDebuggee } from './debuggee';
@@ -125,12 +126,18 @@ export class PagewalkSession extends DebugSession {
     const d = this.d;
     d.lastStop = stop;
     d.variables.reset();
+    // A stepIn whose step was a hypercall stops inside it: the hypervisor frame on top.
+    const entered =
+      stop.reason === 'step' && d.stepInPending === stop.thread && isHypercallStep(d.run.lastStepEvents());
+    d.hypervisorThread = entered ? stop.thread : null;
+    d.stepInPending = null;
+    const text = entered ? `in the hypervisor: ${handlerChain(d.run.lastStepEvents())}` : stop.text;
     const ev = new StoppedEvent(
       stop.reason,
       stop.thread + 1,
-      stop.text ?? undefined,
+      text ?? undefined,
     ) as DebugProtocol.StoppedEvent;
-    ev.body.description = stop.text ?? undefined;
+    ev.body.description = text ?? undefined;
     ev.body.allThreadsStopped = true;
     if (stop.decision?.hitBreakpointIds.length) ev.body.hitBreakpointIds = stop.decision.hitBreakpointIds;
     this.sendEvent(ev);
@@ -259,11 +266,33 @@ export class PagewalkSession extends DebugSession {
         command === 'continue' && (args as { threadId?: unknown })?.threadId === undefined
           ? 0
           : this.thread(args, command);
+      if (command !== 'continue' && this.leavesHypervisor(d, t, command)) {
+        // The hypercall already ran in the step that entered it: leaving runs nothing.
+        setImmediate(() => this.onStop({ reason: 'step', thread: t, text: null, decision: null }));
+        return undefined;
+      }
       const g = goal(d, t);
+      d.stepInPending = command === 'stepIn' ? t : null;
       d.variables.reset();
       setImmediate(() => void d.run.forward(g));
       return command === 'continue' ? { allThreadsContinued: true } : undefined;
     });
+  }
+
+  /**
+   * Any step from inside a stepped-into hypercall returns to the guest; stepOut also leaves the
+   * hypervisor frame of an event stop.
+   */
+  private leavesHypervisor(d: Debuggee, t: number, command: string): boolean {
+    if (d.hypervisorThread === t) return true;
+    return command === 'stepOut' && requests.stopEvent(d, t) !== null;
+  }
+
+  protected override sourceRequest(
+    response: DebugProtocol.SourceResponse,
+    args: DebugProtocol.SourceArguments,
+  ): void {
+    this.handle(response, () => requests.source(this.d, args));
   }
 
   protected override continueRequest(

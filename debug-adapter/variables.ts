@@ -1,7 +1,8 @@
 /**
  * Scopes and variables of a stopped vCPU: Locals (the frame's variables), Registers (CR0/CR3/CR4
  * with their decoded bits as children, mode, rc, done, fault*), Domain, Page tables (lazily from
- * CR3, runs of not-present entries merged) and TLB. Handles are valid until the next resume
+ * CR3, runs of not-present entries merged), Shadows (an HVM shadow domain's shadow pages), Frames
+ * (the domain's frames, paged with `indexedVariables`) and TLB (stale entries marked). Handles are valid until the next resume
  * (`reset`), as DAP allows; each expandable value registers a thunk, so nothing is computed until
  * the client expands it.
  */
@@ -13,10 +14,14 @@ import { formatValue } from '../engine/language';
 import type { Domain } from '../engine/machine/domain';
 import type { Vcpu } from '../engine/machine/vcpu';
 import { describeFlags } from '../engine/paging/pte';
+import { ShadowModel } from '../engine/shadow/shadowModel';
+import { SHADOW_LEVEL } from '../engine/shadow/shadowTypes';
 import { AdapterError } from './adapterError';
+import { tlbEntryVa, tlbStaleness } from './tlbStaleness';
 import { virtualReference } from './memory';
 
-type Thunk = () => DebugProtocol.Variable[];
+/** Children of a handle; `start`/`count` page an indexed one (`indexedVariables`). */
+type Thunk = (start?: number, count?: number) => DebugProtocol.Variable[];
 
 /** What a handle's children are, for `dataBreakpointInfo`. */
 export type HandleContext =
@@ -62,7 +67,12 @@ export class Variables {
       scope('Registers', () => this.registers(vcpu, domain, thread), false, 'registers'),
       scope('Domain', () => this.domainVars(domain)),
       scope('Page tables', () => this.pageTableRoot(vcpu, domain), true),
-      scope('TLB', () => this.tlb(vcpu), true),
+      ...(domain.model instanceof ShadowModel ? [scope('Shadows', () => this.shadows(domain), true)] : []),
+      {
+        ...scope('Frames', (start, count) => this.frames(domain, start, count), true),
+        indexedVariables: domain.frames,
+      },
+      scope('TLB', () => this.tlb(vcpu, domain), true),
     ];
   }
 
@@ -80,10 +90,10 @@ export class Variables {
     };
   }
 
-  variables(ref: number): DebugProtocol.Variable[] {
+  variables(ref: number, start?: number, count?: number): DebugProtocol.Variable[] {
     const thunk = this.thunks.get(ref);
     if (thunk === undefined) throw new AdapterError('unknownReference', `no variables reference ${ref}`);
-    return thunk();
+    return thunk(start, count);
   }
 
   vcpuOf(thread: number): { vcpu: Vcpu; domain: Domain } {
@@ -231,20 +241,76 @@ export class Variables {
     return out;
   }
 
-  private tlb(vcpu: Vcpu): DebugProtocol.Variable[] {
+  /**
+   * The TLB's entries; one is STALE when the tables no longer give what it caches: `translate` (a
+   * walk at the current mode, TLB not consulted) reaches another frame, or nothing.
+   */
+  private tlb(vcpu: Vcpu, domain: Domain): DebugProtocol.Variable[] {
     const entries = vcpu.tlb.all();
     if (entries.length === 0) return [{ name: 'entries', value: 'empty', variablesReference: 0 }];
     return entries.map((e) => {
       const r = e as unknown as Record<string, unknown>;
-      const vpn = typeof r.vpn === 'number' ? r.vpn : 0;
+      const va = tlbEntryVa(e);
       const fields = Object.entries(r)
         .filter(([k]) => k !== 'vpn')
         .map(
           ([k, v]) =>
             `${k}=${typeof v === 'number' || typeof v === 'bigint' ? formatValue(BigInt(v)) : String(v)}`,
         );
-      return { name: formatValue(BigInt(vpn) << 12n), value: fields.join(' '), variablesReference: 0 };
+      const stale = tlbStaleness(domain, vcpu, e);
+      return {
+        name: formatValue(va),
+        value: `${fields.join(' ')}${stale !== null ? ` STALE (${stale})` : ''}`,
+        variablesReference: 0,
+        memoryReference: `ma:${formatValue(BigInt(e.mfn) << 12n)}`,
+      };
     });
+  }
+
+  /** The domain's frames by pfn, `count` from `start` (the client pages them). */
+  private frames(domain: Domain, start = 0, count = 100): DebugProtocol.Variable[] {
+    const ft = this.engine.machine.frameTable;
+    const out: DebugProtocol.Variable[] = [];
+    for (let pfn = start; pfn < Math.min(domain.frames, start + count); pfn++) {
+      const mfn = domain.pfnToMfn(pfn);
+      if (mfn < 0) continue;
+      const state = `${ft.typeName(mfn)} type_count ${ft.typeCount(mfn)} ref_count ${ft.refCount(mfn)}${ft.pinned(mfn) ? ' pinned' : ''}${ft.validated(mfn) ? ' validated' : ''}`; // prettier-ignore
+      out.push({
+        name: `[${pfn}]`,
+        value: `mfn ${formatValue(BigInt(mfn))} ${state}`,
+        variablesReference: 0,
+        memoryReference: `ma:${formatValue(BigInt(mfn) << 12n)}`,
+      });
+    }
+    return out;
+  }
+
+  /** An HVM shadow domain's shadow pages, each with its present shadow entries as children. */
+  private shadows(domain: Domain): DebugProtocol.Variable[] {
+    if (!(domain.model instanceof ShadowModel)) return [];
+    const model = domain.model;
+    const pages = [...model.ctx.hash.all()].sort(
+      (a, b) => a.gfn - b.gfn || SHADOW_LEVEL[b.type] - SHADOW_LEVEL[a.type],
+    );
+    if (pages.length === 0) return [{ name: 'shadows', value: 'none', variablesReference: 0 }];
+    return pages.map((sp) => ({
+      name: `gfn ${formatValue(BigInt(sp.gfn))} ${sp.type}`,
+      value: `smfn ${formatValue(BigInt(sp.smfn))} refs ${sp.refs}${sp.pinned ? ' pinned' : ''}${model.outOfSync(BigInt(sp.gfn)) ? ' out of sync' : ''}`,
+      variablesReference: this.handle(() => this.shadowEntries(sp.smfn)),
+      memoryReference: `ma:${formatValue(BigInt(sp.smfn) << 12n)}`,
+    })); // prettier-ignore
+  }
+
+  private shadowEntries(smfn: number): DebugProtocol.Variable[] {
+    const mem = this.engine.machine.memory;
+    const out: DebugProtocol.Variable[] = [];
+    for (let i = 0; i < 512; i++) {
+      const value = mem.readEntry(smfn, i);
+      if ((value & 1n) === 0n) continue;
+      const target = (value >> 12n) & 0xf_ffff_ffffn;
+      out.push({ name: `[${i}]`, value: `${formatValue(value)} ${describeFlags(value)} → mfn ${formatValue(target)}`, variablesReference: 0 }); // prettier-ignore
+    }
+    return out.length > 0 ? out : [{ name: 'entries', value: 'none present', variablesReference: 0 }];
   }
 }
 

@@ -53,10 +53,10 @@ export async function untilStopped(
   return stopped;
 }
 
-/** The frame VS Code focuses: the first with a source (the hypervisor frame on top has none). */
+/** The top guest frame: the first whose source is the program (a hypervisor frame's is a text). */
 export async function topFrame(dc: DebugClient, threadId = 1): Promise<DebugProtocol.StackFrame> {
   const st = await dc.stackTraceRequest({ threadId });
-  const frame = st.body.stackFrames.find((f) => f.source !== undefined);
+  const frame = st.body.stackFrames.find((f) => f.source?.path !== undefined);
   if (!frame) throw new Error('no frame with a source');
   return frame;
 }

@@ -36,14 +36,16 @@ describe('hypercalls and threads', () => {
     expect(info.body.exceptionId).toBe('hypercall-error');
     const st = await dc.stackTraceRequest({ threadId: 1 });
     const xen = st.body.stackFrames[0];
-    expect(xen.name).toMatch(/^\[hypervisor\] hypercall_result/);
-    expect(xen.source).toBeUndefined();
+    expect(xen.name).toMatch(/^\[hypervisor\] hypercall_result: /);
+    expect(xen.source?.path).toBeUndefined();
+    expect(xen.source?.sourceReference).toBeGreaterThan(0);
     const scopes = await dc.scopesRequest({ frameId: xen.id });
     expect(scopes.body.scopes.map((s) => s.name)).toEqual([
       'Event (hypercall_result)',
       'Registers',
       'Domain',
       'Page tables',
+      'Frames',
       'TLB',
     ]);
     const fields = await dc.variablesRequest({

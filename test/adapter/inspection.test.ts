@@ -31,6 +31,7 @@ describe('variables', () => {
       'Registers',
       'Domain',
       'Page tables',
+      'Frames',
       'TLB',
     ]);
     const locals = await scope('Locals');
