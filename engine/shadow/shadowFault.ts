@@ -132,12 +132,16 @@ export function propagateGuestFault(ctx: ShadowContext, v: Vcpu, a: ShadowAccess
   const chain = 'sh_page_fault → sh_walk_guest_tables → guest_walk_tables';
   let place: string;
   let entry: FaultEntryRef | null = null;
+  // The level of the entry that stopped the walk (events.md `fault`): for a protection fault the
+  // entry that lacks the right, which may sit above the leaf.
+  let level = gw.faultLevel;
   if (gw.cause === 'unbacked_table') {
     place = `its L${gw.faultLevel} table, gfn ${hex(gw.unbackedFrame ?? 0)}, is not RAM`;
   } else {
     const stop = faultingLevel(gw, a.kind, a.user, ctx.guestWp(v));
     entry = { mfn: stop.mfn, gfn: stop.frame, index: stop.index, value: joinEntry(stop.lo, stop.hi) };
     place = describeStop(gw.cause, stop, a.kind, a.user);
+    level = stop.level;
   }
   const log = ctx.machine.log;
   log.append({
@@ -146,7 +150,7 @@ export function propagateGuestFault(ctx: ShadowContext, v: Vcpu, a: ShadowAccess
     access: a.kind,
     cpl: a.user ? 3 : 0,
     error_code: BigInt(gw.errorCode),
-    level: gw.faultLevel,
+    level,
     reason: gw.cause ?? 'not_present',
     explanation: `${what} faulted: ${place} — ${chain}: #PF`,
   });
@@ -157,7 +161,7 @@ export function propagateGuestFault(ctx: ShadowContext, v: Vcpu, a: ShadowAccess
     access: a.kind,
     va: a.va,
     cause: gw.cause ?? 'not_present',
-    level: gw.faultLevel,
+    level,
     entry,
     rule: gw.cause === 'unbacked_table' ? 'R1.3' : 'R4.2',
     what: `${what} faulted: ${place}`,
