@@ -130,11 +130,13 @@ export function registerCommands(t: CommandTargets): vscode.Disposable[] {
       show(t, `memory at ${ref}`, rows.join('\n'));
     }),
     reg('pagewalk.breakOnEntryChange', (node: EntryNode) => {
-      const frameField = node.table.kind === 'pv' ? 'mfn' : 'gfn';
-      addFunctionBreakpoint(
-        'entry_update',
-        `${frameField} == ${hex(node.table.frame)} && index == ${node.row.index}`,
-      );
+      const { kind, frame } = node.table;
+      const index = node.row.index;
+      // PV and HAP log each stored entry as `entry_update` (events.md §3); under shadow paging a
+      // guest write to a shadowed table traps and is logged as `emulate`, by byte offset.
+      if (kind === 'hvm-shadow')
+        addFunctionBreakpoint('emulate', `gfn == ${hex(frame)} && offset >= ${index * 8} && offset < ${index * 8 + 8}`); // prettier-ignore
+      else addFunctionBreakpoint('entry_update', `${kind === 'pv' ? 'mfn' : 'gfn'} == ${hex(frame)} && index == ${index}`); // prettier-ignore
     }),
     reg('pagewalk.breakOnCr3Value', (node: RegisterNode) => addFunctionBreakpoint('cr_write', `reg == 3 && value == ${node.hexValue}`)), // prettier-ignore
     reg('pagewalk.diffFromHere', (node: EventNode) => diff(node.step)),

@@ -250,6 +250,45 @@ suite('Pagewalk extension', () => {
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
+  test('context menus: break on an entry or a CR3 value, diff from an event, go back in time to it', async () => {
+    const vcpu = await child((await children())[0].node, 'vcpu0');
+    const cr3 = await child(vcpu.node, 'CR3');
+    assert.equal(cr3.item.contextValue, 'register.cr3', 'CR3 has the "break on CR3 write" menu');
+    const l4e = (await children((await child(vcpu.node, 'Page tables')).node))[0];
+    assert.equal(l4e.item.contextValue, 'entry.table', 'an L4 entry has the entry menus');
+    const before = vscode.debug.breakpoints.length;
+    await vscode.commands.executeCommand('pagewalk.breakOnCr3Value', cr3.node);
+    await vscode.commands.executeCommand('pagewalk.breakOnEntryChange', l4e.node);
+    const added = vscode.debug.breakpoints.slice(before) as vscode.FunctionBreakpoint[];
+    vscode.debug.removeBreakpoints(added);
+    assert.deepEqual(
+      added.map((b) => [b.functionName, b.condition]),
+      [
+        ['cr_write', 'reg == 3 && value == 0x0'],
+        ['entry_update', 'gfn == 0x0 && index == 0'],
+      ],
+    );
+
+    const writes = (await children(undefined, api.traps)).filter((t) => labelOf(t.item) === 'cr_write');
+    const cr3Write = writes[writes.length - 1]; // newest first: the last is the oldest, mov cr3
+    assert.match(String(cr3Write.item.description), /^step 12 /);
+    await vscode.commands.executeCommand('pagewalk.diffFromHere', cr3Write.node);
+    const diff = await waitFor('the diff document', () => {
+      const doc = vscode.window.activeTextEditor?.document;
+      return doc?.getText().startsWith('# Pagewalk diff') ? doc : undefined;
+    });
+    assert.match(diff.getText(), /step 12 → 13/);
+    assert.match(diff.getText(), /cr0: 0x11 → 0x80000011/i, diff.getText());
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
+    const back = nextStop((s) => s.step === 12);
+    assert.equal(await vscode.commands.executeCommand('pagewalk.travelToEvent', cr3Write.node), true);
+    await back;
+    assert.equal(api.sessions.stop?.step, 12);
+    const cr0 = await child((await child((await children())[0].node, 'vcpu0')).node, 'CR0');
+    assert.doesNotMatch(String(cr0.item.description), /PG/, 'back before mov cr0, paging is off again');
+  });
+
   test('the session ends cleanly', async () => {
     const ended = new Promise<void>((resolve) => {
       const sub = vscode.debug.onDidTerminateDebugSession(() => (sub.dispose(), resolve()));
