@@ -13,7 +13,7 @@ import type { ResyncFields } from '../events/eventTypes';
 import type { Vcpu } from '../machine/vcpu';
 import { PTE_P } from '../paging/pte';
 import type { ShadowContext } from './shadowContext';
-import { describeResync } from './shadowExplanations';
+import { describeResync, describeSyncOnly } from './shadowExplanations';
 import { leafTarget } from './shadowFacts';
 import { propagateL1 } from './shadowPropagate';
 import { shadowSetL1 } from './shadowSet';
@@ -138,24 +138,7 @@ function syncSlot(ctx: ShadowContext, vi: number, index: number, trigger: Resync
   for (const f of slot.fixups) if (f !== null) removeWriteAccessFromSl1p(ctx, gfn, f.smfn, f.index);
   removeAllWriteMappings(ctx, gfn);
   ctx.flushAllTlbs();
-  const entries: number[] = [];
-  const sl1 = ctx.hash.lookup(gfn, 'l1');
-  const gmfn = ctx.gfnToMfn(gfn);
-  if (sl1 !== undefined) {
-    const guest = ctx.memory.frameWords(gmfn);
-    const shadow = ctx.memory.frameWords(sl1.smfn);
-    const snap = slot.snapshot;
-    for (let i = 0; i < 512; i++) {
-      if ((shadow[i << 1] & PTE_P) === 0) continue;
-      const lo = guest[i << 1];
-      const hi = guest[(i << 1) | 1];
-      if (lo === snap[i << 1] && hi === snap[(i << 1) | 1]) continue;
-      shadowSetL1(ctx, sl1, i, propagateL1(lo, hi, leafTarget(ctx, lo, hi, false)));
-      snap[i << 1] = lo;
-      snap[(i << 1) | 1] = hi;
-      entries.push(i);
-    }
-  }
+  const entries = resyncL1(ctx, slot);
   ctx.vcpus[vi].oos[index] = null;
   ctx.emitCaused({
     class: 'resync',
@@ -164,4 +147,53 @@ function syncSlot(ctx: ShadowContext, vi: number, index: number, trigger: Resync
     entries,
     explanation: describeResync(gfn, trigger, entries),
   });
+}
+
+/**
+ * `sh_resync_l1`: every present entry of the frame's L1 shadow whose guest entry differs from the
+ * snapshot is rewritten from the guest (not as a demand write) and the snapshot follows. Returns the
+ * indexes rewritten.
+ */
+function resyncL1(ctx: ShadowContext, slot: OosSlot): number[] {
+  const entries: number[] = [];
+  const sl1 = ctx.hash.lookup(slot.gfn, 'l1');
+  if (sl1 === undefined) return entries;
+  const guest = ctx.memory.frameWords(ctx.gfnToMfn(slot.gfn));
+  const shadow = ctx.memory.frameWords(sl1.smfn);
+  const snap = slot.snapshot;
+  for (let i = 0; i < 512; i++) {
+    if ((shadow[i << 1] & PTE_P) === 0) continue;
+    const lo = guest[i << 1];
+    const hi = guest[(i << 1) | 1];
+    if (lo === snap[i << 1] && hi === snap[(i << 1) | 1]) continue;
+    shadowSetL1(ctx, sl1, i, propagateL1(lo, hi, leafTarget(ctx, lo, hi, false)));
+    snap[i << 1] = lo;
+    snap[(i << 1) | 1] = hi;
+    entries.push(i);
+  }
+  return entries;
+}
+
+/**
+ * `shadow_sync_other_vcpus` (end of `sh_update_cr3`, R6.5): the other vCPUs' OOS frames get their
+ * shadows updated from the guest but stay out of sync — no write-access removal, no flush. Xen may
+ * skip a frame whose only L1 shadow is reachable solely through another top-level shadow
+ * (`sh_safe_not_to_sync`); that needs L3 pinning off and is not modelled (the model updates it too).
+ * Logged as `resync` with trigger `cr3` (Xen's TRC_SHADOW_RESYNC_ONLY record).
+ */
+export function syncOtherVcpus(ctx: ShadowContext, v: Vcpu): void {
+  for (let vi = 0; vi < ctx.vcpus.length; vi++) {
+    if (vi === v.index) continue;
+    for (const slot of ctx.vcpus[vi].oos) {
+      if (slot === null) continue;
+      const entries = resyncL1(ctx, slot);
+      ctx.emitCaused({
+        class: 'resync',
+        gfn: slot.gfn,
+        trigger: 'cr3',
+        entries,
+        explanation: describeSyncOnly(slot.gfn, entries),
+      });
+    }
+  }
 }

@@ -10,7 +10,7 @@ import type { ControlRegister } from '../language/host';
 import { checkCr0Write, checkCr4Write, isCr4ModeChange } from '../hvm/hvmControlRegisters';
 import { clearFault, hex, raiseGeneralProtection } from '../machine/guestFaults';
 import type { Vcpu } from '../machine/vcpu';
-import { resyncAll, resyncVcpu } from './outOfSync';
+import { resyncAll, resyncVcpu, syncOtherVcpus } from './outOfSync';
 import type { ShadowContext } from './shadowContext';
 import { CR0_PG } from './shadowContext';
 import { cr3Gfn } from './shadowFacts';
@@ -32,6 +32,7 @@ export function shUpdateCr3(ctx: ShadowContext, v: Vcpu): number | null {
   releaseToplevel(ctx, v);
   ctx.vcpuState(v).top = sp.smfn;
   v.tlb.flushAll();
+  syncOtherVcpus(ctx, v);
   return made;
 }
 

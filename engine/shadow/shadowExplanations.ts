@@ -45,6 +45,15 @@ export function describeResync(gfn: number, trigger: ResyncTrigger, entries: rea
   return `out-of-sync L1 gfn ${hex(gfn)} resynced ${RESYNC_CAUSES[trigger]}: write access removed, ${rewritten} — ${RESYNC_CHAINS[trigger]}`;
 }
 
+/** `shadow_sync_other_vcpus`: another vCPU's OOS frame brought up to date but left out of sync. */
+export function describeSyncOnly(gfn: number, entries: readonly number[]): string {
+  const rewritten =
+    entries.length === 0
+      ? 'no shadow entry differed'
+      : `shadow L1 entries ${list(entries)} rewritten from the guest`;
+  return `out-of-sync L1 gfn ${hex(gfn)} of another vCPU updated on a CR3 write and left out of sync: ${rewritten} — sh_update_cr3 → shadow_sync_other_vcpus → sh_resync_l1`;
+}
+
 const UNSHADOW_CHAINS: Record<UnshadowFields['reason'], string> = {
   user_mode: 'sh_page_fault → shadow_remove_all_shadows',
   early: 'sh_emulate_unmap_dest → check_for_early_unshadow → sh_remove_shadows',

@@ -5,7 +5,7 @@
  * shadow state and the exact events of the tagged lines; the audit runs after every statement.
  */
 import { describe, expect, it } from 'vitest';
-import { A, D, P, RW, SETUP, US, clean, kit, leaf, prog } from './ruleKit';
+import { A, D, P, RW, SETUP, US, clean, kit, leaf, maHex, prog } from './ruleKit';
 import type { Kit } from './ruleKit';
 
 /**
@@ -380,5 +380,36 @@ describe('R6.5 resync triggers', () => {
       },
       { class: 'resync', gfn: 3, trigger: 'new_upper', entries: [0] },
     ]);
+  });
+
+  it('another vCPU’s OOS frames are updated on a CR3 write but left out of sync (shadow_sync_other_vcpus)', () => {
+    const src = prog(
+      [
+        '    let x = read64(0)',
+        '    for i in 0..20',
+        '    end',
+        '    mov cr3, cr3   ; @t',
+        '    expect out_of_sync(3) && !write_protected(3)',
+        '    print translate(0)',
+        'end',
+        'vcpu g.1',
+        '    for i in 0..30',
+        '    end',
+        '    mov cr3, gpa(0)',
+        '    mov cr0, cr0 | PG | WP',
+        '    write 0x1000, gpa(5) | P | RW | US | A | D   ; @unsync',
+      ].join('\n'),
+      'domain g hvm memory=16M vcpus=2',
+      OOS_SETUP,
+    );
+    const k = kit(src);
+    clean(k);
+    expect(k.at('@unsync')).toMatchObject([{ class: 'fixup', vcpu: 1, flags: ['unsync'] }]);
+    expect(k.at('@t')).toMatchObject([
+      { class: 'cr_write', vcpu: 0, reg: 3, tlb_flush: 'all' },
+      { class: 'resync', vcpu: 0, gfn: 3, trigger: 'cr3', entries: [0] },
+    ]);
+    expect(k.sentry(3, 'l1', 0)).toBe(leaf(k.mfn(5), P | RW | US | A));
+    expect(k.r.stdout).toEqual([maHex(k, 5)]);
   });
 });
