@@ -22,6 +22,8 @@ export interface CommandTargets {
   frameMap: FrameMapPanel;
   timeline: TimelinePanel;
   traps: TrapsTreeProvider;
+  /** The examples folder the extension ships. */
+  examplesUri: vscode.Uri;
   refresh: () => void;
 }
 
@@ -142,13 +144,28 @@ export function registerCommands(t: CommandTargets): vscode.Disposable[] {
     reg('pagewalk.diffFromHere', (node: EventNode) => diff(node.step)),
     reg('pagewalk.travelToEvent', (node: EventNode) => travelToStep(t.sessions, node.step)),
     reg('pagewalk.openExample', async () => {
-      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-      const found = folder ? await vscode.workspace.findFiles('**/*.guest', '**/node_modules/**', 50) : [];
-      const pick = await vscode.window.showQuickPick(
-        found.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri })),
-        { title: 'Open a .guest example' },
-      );
+      // The workspace's own programs first, then the examples the extension ships (the walkthrough's).
+      const found = vscode.workspace.workspaceFolders?.length
+        ? await vscode.workspace.findFiles('**/*.guest', '**/node_modules/**', 200)
+        : [];
+      const shipped = (await vscode.workspace.fs.readDirectory(t.examplesUri))
+        .filter(([name, type]) => type === vscode.FileType.File && name.endsWith('.guest'))
+        .map(([name]) => vscode.Uri.joinPath(t.examplesUri, name));
+      const picks = [
+        ...found.map((uri) => ({
+          label: vscode.workspace.asRelativePath(uri),
+          description: 'workspace',
+          uri,
+        })),
+        ...shipped.map((uri) => ({
+          label: uri.path.split('/').pop() ?? uri.path,
+          description: 'example',
+          uri,
+        })),
+      ];
+      const pick = await vscode.window.showQuickPick(picks, { title: 'Open a .guest program', matchOnDescription: true }); // prettier-ignore
       if (pick) await vscode.window.showTextDocument(pick.uri);
+      return pick?.uri;
     }),
     reg('pagewalk.filterTraps', async () => {
       const picks = await vscode.window.showQuickPick(

@@ -74,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): PagewalkApi {
       frameMap,
       timeline,
       traps,
+      examplesUri: vscode.Uri.joinPath(context.extensionUri, 'examples'),
       refresh: () => {
         domains.refresh();
       },

@@ -13,6 +13,7 @@ export async function runExtensionTests({ tools, runDir, port, extensionPath, te
   const lines = [];
   try {
     const page = await browser.newPage();
+    page.setDefaultNavigationTimeout(60_000);
     let finish;
     const exited = new Promise((resolve) => (finish = resolve));
     await page.exposeFunction('codeAutomationLog', (_level, msg) => {

@@ -16,6 +16,7 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
   const browser = await launchChromium(runDir);
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.setDefaultTimeout(5000); // pitfall 8.2: never the implicit 30 s on a locator that cannot match
+  page.setDefaultNavigationTimeout(60_000); // the first load compiles the workbench on a busy machine
   mkdirSync(screenshots, { recursive: true });
   const step = (text) => log(`ui: ${text}`);
   const shot = async (name) => {
@@ -52,7 +53,7 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
         return await paletteOnce(label, WAIT / 2);
       } catch (e) {
         if (attempt === 3) throw new Error(`the palette did not run '${label}' in 3 tries: ${e.message}`);
-        log(`ui: palette try ${attempt} for '${label}' failed, again`);
+        log(`ui: palette try ${attempt} for '${label}' failed (${e.message.split('\n')[0]}), again`);
         await page.keyboard.press('Escape');
       }
     }
@@ -91,11 +92,15 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
     await runCommand('View: Show Run and Debug');
     step('workbench interactive');
 
-    // Open the example the way a person would: Quick Open.
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget .quick-input-box input').fill('hap-paging-on.guest');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'hap-paging-on.guest' }).first().waitFor({ timeout: WAIT }); // prettier-ignore
-    await page.keyboard.press('Enter');
+    // Open the example the way the walkthrough says: "Pagewalk: Open an Example". It offers the
+    // workspace's programs and the examples inside the installed VSIX.
+    await runCommand('Pagewalk: Open an Example');
+    await page.locator('.quick-input-widget .quick-input-box input').fill('hap-paging-on');
+    const pickRow = (description) =>
+      page.locator('.quick-input-widget .monaco-list-row', { hasText: 'hap-paging-on.guest' }).filter({ hasText: description }).first(); // prettier-ignore
+    await pickRow('example').waitFor({ timeout: WAIT });
+    step('the example picker lists the examples shipped in the VSIX');
+    await pickRow('workspace').click();
     await page.locator('.tabs-container .tab', { hasText: 'hap-paging-on.guest' }).waitFor({ timeout: WAIT });
     await page.locator('.part.editor .view-lines').first().click();
     step('opened examples/hap-paging-on.guest');
