@@ -145,6 +145,6 @@ export function describeInvlpg(
     return `invlpg ${hex(va)}: L1 gfn ${hex(cleared.gfn)} is out of sync, so its shadow entry ${cleared.index} is cleared and the TLB entry dropped — sh_invlpg`;
   }
   if (fullFlush)
-    return `invlpg ${hex(va)} falls in a splintered superpage (fl1 shadow): the whole TLB is flushed — sh_invlpg`;
+    return `invlpg ${hex(va)} reaches an fl1 shadow (a splintered superpage, or the unpaged shadow while paging is off): the whole TLB is flushed — sh_invlpg`;
   return `invlpg ${hex(va)} drops the TLB entry for its page — sh_invlpg`;
 }

@@ -28,9 +28,14 @@ export function shadowInvlpg(ctx: ShadowContext, v: Vcpu, va: bigint): void {
   }
   let cleared: { index: number; gfn: number } | null = null;
   let fullFlush = false;
-  if (isCanonical(va)) {
+  if (!ctx.pagingOn(v)) {
+    // With paging off the vCPU runs on the unpaged shadow, whose leaves are fl1 shadows: an invlpg in
+    // a 4 MiB block the unpaged table has shadowed flushes the whole TLB (sh_invlpg's fl1 case).
+    fullFlush = ctx.unpaged.blockFilled(Number(va >> 22n));
+    if (fullFlush) v.tlb.flushAll();
+  } else if (isCanonical(va)) {
     const va48 = toVa48(va);
-    const sl1 = ctx.pagingOn(v) ? shadowL1Of(ctx, v, va48) : undefined;
+    const sl1 = shadowL1Of(ctx, v, va48);
     if (sl1?.type === 'fl1') {
       fullFlush = true;
       v.tlb.flushAll();

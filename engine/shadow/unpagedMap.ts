@@ -36,6 +36,17 @@ export class UnpagedMap {
     return true;
   }
 
+  /**
+   * Whether any page of the 4 MiB block `block` (page >> 10) has an entry: exactly when the shadow L2
+   * entries of Xen's unpaged table for that 4 MiB PSE mapping point at their fl1 shadow (the first
+   * fault in the block installs them and they are never removed).
+   */
+  blockFilled(block: number): boolean {
+    const first = block * 1024;
+    for (let page = first; page < first + 1024; page++) if (this.entries.has(page)) return true;
+    return false;
+  }
+
   mapsWritable(page: number): boolean {
     return this.entries.get(page) === UNPAGED_RAM_RW;
   }

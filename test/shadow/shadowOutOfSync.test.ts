@@ -216,6 +216,29 @@ describe('R6.4 sh_invlpg', () => {
   });
 });
 
+describe('R6.4 with paging off', () => {
+  it('the unpaged shadow is made of fl1s: an invlpg in a 4 MiB block it has shadowed flushes everything', () => {
+    const k = kit(
+      [
+        'domain g hvm memory=16M',
+        'vcpu g',
+        '    let x = read64(0x5000)',
+        '    invlpg 0x3f_f000   ; @filled',
+        '    invlpg 0x40_0000   ; @empty',
+        'end',
+        '',
+      ].join('\n'),
+    );
+    clean(k);
+    expect(k.at('@filled')).toMatchObject([
+      { class: 'invlpg', va: 0x3f_f000n, oos_entry_cleared: false, full_flush: true },
+    ]);
+    expect(k.at('@empty')).toMatchObject([
+      { class: 'invlpg', va: 0x40_0000n, oos_entry_cleared: false, full_flush: false },
+    ]);
+  });
+});
+
 describe('R6.5 resync triggers', () => {
   it('cr3: an intercepted CR3 write resyncs this vCPU’s OOS frames; the rewritten entry follows the guest', () => {
     const k = oos(
