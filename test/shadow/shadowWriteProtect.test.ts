@@ -5,7 +5,7 @@
  * and writes to L1s are emulated. Shadow state and exact events; the audit runs after every statement.
  */
 import { describe, expect, it } from 'vitest';
-import { A, P, RW, US, clean, kit, leaf, magic, maHex, prog, std } from './ruleKit';
+import { A, P, RW, SETUP, US, clean, kit, leaf, magic, maHex, prog, std } from './ruleKit';
 
 const TWO = 'domain g hvm memory=16M vcpus=2';
 
@@ -180,6 +180,38 @@ describe('R5.3 validation', () => {
     ]);
     expect(k.at('@build')).toMatchObject([
       { class: 'fixup', gfn: 6, made: [{ type: 'l1', gfn: 4 }], flags: ['promote', 'wrmap'], sl1_index: 0 },
+    ]);
+  });
+});
+
+describe('R5.3 validation of an out-of-sync L1', () => {
+  it('with CR0.WP clear the unsyncing write is emulated (wp): validated into the OOS L1 and its snapshot', () => {
+    const k = kit(
+      prog(
+        [
+          '    let x = read64(0)',
+          '    write 0x1000, gpa(5) | P | RW | US | A | D   ; @w',
+          '    expect out_of_sync(3) && guest_translate(0) == gpa(5)',
+          '    mov cr3, cr3   ; @cr3',
+        ].join('\n'),
+        undefined,
+        [...SETUP.slice(0, -1), '    mov cr0, cr0 | PG'],
+      ),
+    );
+    clean(k);
+    expect(k.at('@w')).toMatchObject([
+      {
+        class: 'emulate',
+        gfn: 3,
+        offset: 0,
+        reason: 'wp',
+        validated: [{ type: 'l1', index: 0, entry: leaf(k.mfn(5), P | RW | US | A) }],
+      },
+    ]);
+    // The snapshot took the validated entry, so the resync has nothing to rewrite.
+    expect(k.at('@cr3')).toMatchObject([
+      { class: 'cr_write' },
+      { class: 'resync', gfn: 3, trigger: 'cr3', entries: [] },
     ]);
   });
 });
