@@ -179,6 +179,13 @@ export class Variables {
     ];
   }
 
+  /** A PV entry's target frame's type and counts (an HVM guest frame is untyped: nothing). */
+  private frameState(domain: Domain, frame: number): string {
+    const ft = this.engine.machine.frameTable;
+    if (domain.isHvm || !ft.isValid(frame)) return '';
+    return ` [${ft.typeName(frame)} type_count ${ft.typeCount(frame)} ref_count ${ft.refCount(frame)}${ft.pinned(frame) ? ' pinned' : ''}]`;
+  }
+
   /** Table space: guest frames for HVM (through the p2m), machine frames for PV. */
   private tableMfn(domain: Domain, frame: number): number {
     return domain.isHvm ? domain.pfnToMfn(frame) : frame;
@@ -230,7 +237,8 @@ export class Variables {
       const va = canonical(vaBase + BigInt(i) * span);
       const leaf = level === 1 || (level < 4 && (value & 0x80n) !== 0n);
       const target = Number((value >> 12n) & 0xf_ffff_ffffn);
-      const shown = `${formatValue(value)} ${describeFlags(value)} → ${formatValue(BigInt(target))} (va ${formatValue(va)})`;
+      const end = canonical(vaBase + BigInt(i) * span + span - 1n);
+      const shown = `${formatValue(value)} ${describeFlags(value)} → ${formatValue(BigInt(target))}${this.frameState(domain, target)} (va ${formatValue(va)}..${formatValue(end)})`;
       if (leaf || (value & 1n) === 0n) out.push({ name: `[${i}]`, value: shown, variablesReference: 0 });
       else {
         const child = this.tableVariable(domain, `[${i}]`, target, level - 1, va);

@@ -6,6 +6,7 @@
 import { formatValue } from '../engine/language';
 import type { Domain } from '../engine/machine/domain';
 import { describeFlags } from '../engine/paging/pte';
+import { ShadowModel } from '../engine/shadow/shadowModel';
 import { AdapterError, optionalInt, parseBig, requireInt } from './adapterError';
 import type { Debuggee } from './debuggee';
 import type { DiffResult, PageTableEntryRow, PageTableResult, ShadowPairResult } from './protocol';
@@ -16,20 +17,24 @@ const DIFF_LIMIT = 2000;
 export function pageTable(d: Debuggee, a: Record<string, unknown>, thread: number): PageTableResult {
   const command = 'pagewalk/pageTable';
   const { vcpu, domain } = d.variables.vcpuOf(thread);
-  if (a.which === 'shadow')
-    throw new AdapterError(
-      'unsupported',
-      `${command}: the ${domain.kind} model exposes no shadow tables yet`,
-    );
+  const shadow = a.which === 'shadow';
+  if (shadow && !(domain.model instanceof ShadowModel))
+    throw new AdapterError('unsupported', `${command}: a ${domain.kind} domain has no shadow page tables`);
   const level = optionalInt(a, 'level', command, 4, 1);
   if (level > 4) throw new AdapterError('badArguments', `${command}: 'level' must be 1…4`);
-  const frame = optionalInt(a, 'frame', command, Number(domain.model.readCr(vcpu, 3) >> 12n));
+  // Shadow tables are machine frames; the default root is the vCPU's top-level shadow.
+  const root = shadow
+    ? ((domain.model as ShadowModel).ctx.vcpus[vcpu.index]?.top ?? -1)
+    : Number(domain.model.readCr(vcpu, 3) >> 12n);
+  const frame = optionalInt(a, 'frame', command, root);
+  if (frame < 0) throw new AdapterError('badArguments', `${command}: the vCPU has no top-level shadow`);
   const start = optionalInt(a, 'start', command, 0);
   const count = Math.min(optionalInt(a, 'count', command, 512), 512 - Math.min(start, 512));
   const vaBase = a.vaBase === undefined ? 0n : parseBig(a.vaBase);
   if (vaBase === null) throw new AdapterError('badArguments', `${command}: 'vaBase' must be "0x…"`);
-  const mfn = tableMfn(domain, frame);
-  if (mfn < 0) throw new AdapterError('badArguments', `${command}: frame ${frame} is not backed`);
+  const mfn = shadow ? frame : tableMfn(domain, frame);
+  if (mfn < 0 || !d.engine.machine.frameTable.isValid(mfn))
+    throw new AdapterError('badArguments', `${command}: frame ${frame} is not backed`);
   const span = 1n << BigInt(12 + 9 * (level - 1));
   const entries: PageTableEntryRow[] = [];
   const mem = d.engine.machine.memory;
@@ -71,16 +76,25 @@ export function shadowPair(d: Debuggee, a: Record<string, unknown>, thread: numb
   const gfn = requireInt(a, 'gfn', 'pagewalk/shadowPair');
   const { domain } = d.variables.vcpuOf(thread);
   const pfn = BigInt(gfn);
+  const model = domain.model;
+  const shadows =
+    model instanceof ShadowModel
+      ? [...model.ctx.hash.all()]
+          .filter((sp) => sp.gfn === gfn)
+          .map((sp) => ({ type: sp.type, mfn: sp.smfn }))
+      : [];
   return {
     gfn,
-    shadowed: domain.model.shadowed(pfn),
-    writeProtected: domain.model.writeProtected(pfn),
-    outOfSync: domain.model.outOfSync(pfn),
-    shadows: [],
+    shadowed: model.shadowed(pfn),
+    writeProtected: model.writeProtected(pfn),
+    outOfSync: model.outOfSync(pfn),
+    shadows,
     note:
-      domain.kind === 'hvm-hap'
-        ? 'a HAP domain has no shadow page tables: the hardware walks the guest tables and the p2m'
-        : 'the domain model does not list its shadow pages yet',
+      model instanceof ShadowModel
+        ? null
+        : domain.kind === 'hvm-hap'
+          ? 'a HAP domain has no shadow page tables: the hardware walks the guest tables and the p2m'
+          : 'a PV domain has no shadow page tables: the hardware walks the tables Xen validated',
   };
 }
 

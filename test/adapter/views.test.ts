@@ -167,3 +167,54 @@ describe('data breakpoints on page-table state', () => {
     expect((await topFrame(dc)).line).toBe(14);
   });
 });
+
+describe('page tables', () => {
+  it('decodes PV entries with VA range, target frame and its type and counts, lazily', async () => {
+    await stopAtLine('pv-tables.guest', 19);
+    const [pml4] = await children((await scope('Page tables')).variablesReference);
+    const l4 = BigInt(await evaluate(dc, 'mfn(l4)'));
+    expect(pml4.value).toBe(`frame 0x${l4.toString(16)}`);
+    const l4e = await children(pml4.variablesReference);
+    expect(l4e.slice(0, 3).map((e) => e.name)).toEqual(['[0]', '[1..255]', '[256]']); // 256: Xen's read-only M2P slot
+    const l3 = await evaluate(dc, 'mfn(l3)');
+    expect(l4e[0].value).toMatch(
+      new RegExp(`^0x[0-9a-f]+ P\\|RW\\|US\\|A → ${l3} \\[L3 type_count 2 ref_count 3 pinned\\] \\(va 0x0\\.\\.0x7fffffffff\\) PDPT$`),
+    ); // prettier-ignore
+    const l1e = await children(
+      (await children((await children(l4e[0].variablesReference))[0].variablesReference))[0]
+        .variablesReference,
+    );
+    const data = await evaluate(dc, 'mfn(data)');
+    expect(l1e[0].value).toMatch(
+      new RegExp(`→ ${data} \\[WRITABLE type_count 1 ref_count 2\\] \\(va 0x0\\.\\.0xfff\\)$`),
+    );
+    expect(l1e[1].name).toBe('[1..511]');
+  });
+
+  it('lists the shadows of a guest table and walks the shadow tables', async () => {
+    await stopAtLine('stale-shadow.guest', 13);
+    const pair = await dc.customRequest('pagewalk/shadowPair', { threadId: 1, gfn: 4 });
+    expect(pair.body).toMatchObject({ gfn: 4, shadowed: true, note: null });
+    expect(pair.body.shadows.map((s: { type: string }) => s.type)).toEqual(['l1']);
+    const root = await dc.customRequest('pagewalk/pageTable', { threadId: 1, which: 'shadow' });
+    expect(root.body.entries[0]).toMatchObject({ index: 0, present: true, expandable: true });
+    // Follow the shadow hierarchy down to the shadow L1: it is the one shadowPair named.
+    let table = root.body;
+    for (const level of [3, 2, 1])
+      table = (
+        await dc.customRequest('pagewalk/pageTable', { threadId: 1, which: 'shadow', frame: table.entries[0].target, level })
+      ).body; // prettier-ignore
+    expect(table.mfn).toBe(pair.body.shadows[0].mfn);
+    const hap = await dc.customRequest('pagewalk/shadowPair', { threadId: 1, gfn: 99 });
+    expect(hap.body.shadows).toEqual([]);
+  });
+
+  it('refuses shadow tables of a HAP domain', async () => {
+    await stopAtLine('stale-hap.guest', 13);
+    await expect(dc.customRequest('pagewalk/pageTable', { threadId: 1, which: 'shadow' })).rejects.toThrow(
+      /hvm-hap domain has no shadow page tables/,
+    );
+    const pair = await dc.customRequest('pagewalk/shadowPair', { threadId: 1, gfn: 4 });
+    expect(pair.body.note).toMatch(/HAP domain has no shadow page tables/);
+  });
+});
