@@ -3,6 +3,8 @@
  * `WHAT — CHAIN[: RESULT]`, the chain naming Xen's functions outermost first.
  */
 import type { AccessKind, ShadowTypeName, UnshadowFields } from '../events/eventTypes';
+import { PTE_HI_NX, PTE_RW, PTE_US } from '../paging/pte';
+import type { Walk } from '../paging/walkTables';
 import { describeAccess, hex } from '../machine/guestFaults';
 import type { ResyncTrigger } from './outOfSync';
 
@@ -91,6 +93,8 @@ export interface FixupFacts {
   readonly unsync: boolean;
   readonly sl1Index: number;
   readonly pagingOff: boolean;
+  /** What stopped the hardware's walk of the shadows, e.g. `shadow L2 entry 1 missing`. */
+  readonly shadowStop?: string;
 }
 
 export function describeFixup(f: FixupFacts): string {
@@ -103,7 +107,26 @@ export function describeFixup(f: FixupFacts): string {
   }
   const made = f.made.length === 0 ? '' : `made ${describeShadows(f.made)}, `;
   const ad = f.adCount === 0 ? 'no A/D bit to set' : `set A/D in ${f.adCount} guest entries`;
-  return `${access} faulted in the shadow (shadow L1 entry ${f.sl1Index} missing or read-only); guest tables allow it: ${made}${ad}, shadow entry written — sh_page_fault → shadow_get_and_create_l1e → l1e_propagate_from_guest`;
+  const stop = f.shadowStop ?? `shadow L1 entry ${f.sl1Index} missing or read-only`;
+  return `${access} faulted in the shadow (${stop}); guest tables allow it: ${made}${ad}, shadow L1 entry ${f.sl1Index} written — sh_page_fault → shadow_get_and_create_l1e → l1e_propagate_from_guest`;
+}
+
+/** The entry of the shadow walk `hw` that refused the access, for the `fixup` explanation. */
+export function describeShadowStop(hw: Walk, access: AccessKind, user: boolean): string {
+  const at = (level: number) => {
+    const l = hw.levels[4 - level];
+    return `shadow L${level} entry ${l === undefined ? '?' : l.index}`;
+  };
+  const level = hw.faultLevel ?? 1;
+  if (hw.cause === 'not_present') return `${at(level)} missing`;
+  if (hw.cause === 'protection') {
+    for (const l of hw.levels) {
+      if (user && (l.lo & PTE_US) === 0) return `${at(l.level)} is supervisor-only`;
+      if (access === 'write' && (l.lo & PTE_RW) === 0) return `${at(l.level)} is read-only`;
+      if (access === 'fetch' && (l.hi & PTE_HI_NX) !== 0) return `${at(l.level)} forbids execution`;
+    }
+  }
+  return `${at(level)} refused it`;
 }
 
 export function describeEmulate(

@@ -20,7 +20,7 @@ import { resyncPage, shUnsync, updateSnapshot } from './outOfSync';
 import type { ShadowContext } from './shadowContext';
 import { guestEntryNow, shadowGetAndCreateL1e, shPrefetch } from './shadowCreate';
 import { emulateWrite } from './shadowEmulate';
-import { describeFixup } from './shadowExplanations';
+import { describeFixup, describeShadowStop } from './shadowExplanations';
 import { gfnTarget, guestWalk, leafTarget, walkFrame } from './shadowFacts';
 import type { ShadowAccess } from './shadowMmio';
 import { completeMmio } from './shadowMmio';
@@ -119,6 +119,7 @@ export function shPageFault(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, hw: Wa
       unsync: ctx.flags.has('unsync'),
       sl1Index: index,
       pagingOff: false,
+      shadowStop: describeShadowStop(hw, a.kind, a.user),
     }),
   });
   ctx.flushPending();
