@@ -88,6 +88,8 @@ export class Breakpoints {
   private functions: FunctionBreakpoint[] = [];
   private filters = new Map<ExceptionFilterId, string | null>();
   private readonly sourceLines: string[];
+  /** `noDebug` launch: nothing stops the run (a failed `expect` ends it, as `pagewalk run` does). */
+  ignoreAll = false;
   /** The hypercall/op names of each line's statement, computed once: the check runs every step. */
   private readonly namesOfLine = new Map<number, string[]>();
 
@@ -154,7 +156,7 @@ export class Breakpoints {
   }
 
   get invariantFilterOn(): boolean {
-    return this.filters.has('invariant');
+    return !this.ignoreAll && this.filters.has('invariant');
   }
 
   /** Lines where a breakpoint can stand, within [line, endLine]. */
@@ -163,6 +165,7 @@ export class Breakpoints {
   }
 
   check(o: CheckOptions): StopDecision | null {
+    if (this.ignoreAll) return null;
     return this.checkEvents(o) ?? (o.skipBefore ? null : this.checkStatement(o));
   }
 

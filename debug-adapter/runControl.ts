@@ -113,7 +113,7 @@ export class RunControl {
           }
           const rec = this.advance();
           this.flushOutput();
-          const dataStop = this.data.check(rec.thread);
+          const dataStop = this.breakpoints.ignoreAll ? null : this.data.check(rec.thread);
           const decision =
             this.breakpoints.check({
               forward: true,

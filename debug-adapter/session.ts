@@ -103,9 +103,12 @@ export class PagewalkSession extends DebugSession {
         throw new AdapterError('launchFailed', lines.join('\n'));
       }
       this.setup(engine, program, maxSteps);
+      const noDebug = a.noDebug === true;
+      if (noDebug) this.d.breakpoints.ignoreAll = true;
       this.sendEvent(new InitializedEvent());
       await Promise.race([this.configured, new Promise((r) => setTimeout(r, 2000))]);
-      if (a.stopOnEntry === true) this.onStop({ reason: 'entry', thread: 0, text: null, decision: null });
+      if (a.stopOnEntry === true && !noDebug)
+        this.onStop({ reason: 'entry', thread: 0, text: null, decision: null });
       else setImmediate(() => void this.d.run.forward(null));
     });
   }

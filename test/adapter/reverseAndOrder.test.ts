@@ -81,6 +81,31 @@ describe('launch options', () => {
   });
 });
 
+describe('noDebug', () => {
+  it('ignores breakpoints and filters; a failed expect ends the run as pagewalk run does', async () => {
+    const output: string[] = [];
+    dc.on('output', (e) => output.push((e.body as { output: string }).output));
+    let stopped = false;
+    dc.on('stopped', () => (stopped = true));
+    const exited = dc.waitForEvent('exited');
+    await Promise.all([
+      dc.waitForEvent('initialized').then(async () => {
+        await dc.setBreakpointsRequest({
+          source: { path: fixture('expect.guest') },
+          breakpoints: [{ line: 4 }],
+        });
+        await dc.setExceptionBreakpointsRequest({ filters: ['expect-failed', 'invariant'] });
+        await dc.configurationDoneRequest();
+      }),
+      dc.launch({ program: fixture('expect.guest'), noDebug: true, stopOnEntry: true } as never),
+      dc.waitForEvent('terminated'),
+    ]);
+    expect(stopped).toBe(false);
+    expect((await exited).body.exitCode).toBe(1);
+    expect(output.join('')).toMatch(/expect\.guest:5:5: .*a == 2/);
+  });
+});
+
 describe('out-of-order requests', () => {
   const beforeLaunch: [string, unknown][] = [
     ['stackTrace', { threadId: 1 }],
