@@ -108,6 +108,10 @@ export function dataBreakpointInfo(
     const ctx = d.variables.contextOf(requireInt(a, 'variablesReference', 'dataBreakpointInfo', 1));
     const index = /^\[(\d+)\]$/.exec(name);
     if (ctx?.kind === 'table' && index) return d.data.described(`pte:${ctx.mfn}:${index[1]}`);
+    if (ctx?.kind === 'frames' && index) {
+      const mfn = ctx.domain.pfnToMfn(Number(index[1]));
+      if (mfn >= 0) return d.data.described(`frame:${mfn}`);
+    }
     if (ctx?.kind === 'locals') return d.data.info(name, ctx.thread, ctx.frameIndex);
     return { dataId: null, description: `no data breakpoint for '${name}' here` };
   }

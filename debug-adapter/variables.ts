@@ -25,7 +25,9 @@ type Thunk = (start?: number, count?: number) => DebugProtocol.Variable[];
 
 /** What a handle's children are, for `dataBreakpointInfo`. */
 export type HandleContext =
-  { kind: 'locals'; thread: number; frameIndex: number } | { kind: 'table'; mfn: number };
+  | { kind: 'locals'; thread: number; frameIndex: number }
+  | { kind: 'table'; mfn: number }
+  | { kind: 'frames'; domain: Domain };
 
 const CR0_BITS: [string, number][] = [['PE', 0], ['MP', 1], ['EM', 2], ['TS', 3], ['ET', 4], ['NE', 5], ['WP', 16], ['AM', 18], ['NW', 29], ['CD', 30], ['PG', 31]]; // prettier-ignore
 const CR4_BITS: [string, number][] = [['VME', 0], ['PVI', 1], ['TSD', 2], ['DE', 3], ['PSE', 4], ['PAE', 5], ['MCE', 6], ['PGE', 7], ['PCE', 8], ['OSFXSR', 9], ['OSXMMEXCPT', 10], ['LA57', 12], ['SMEP', 20], ['SMAP', 21]]; // prettier-ignore
@@ -69,7 +71,12 @@ export class Variables {
       scope('Page tables', () => this.pageTableRoot(vcpu, domain), true),
       ...(domain.model instanceof ShadowModel ? [scope('Shadows', () => this.shadows(domain), true)] : []),
       {
-        ...scope('Frames', (start, count) => this.frames(domain, start, count), true),
+        name: 'Frames',
+        variablesReference: this.handle((start, count) => this.frames(domain, start, count), {
+          kind: 'frames',
+          domain,
+        }),
+        expensive: true,
         indexedVariables: domain.frames,
       },
       scope('TLB', () => this.tlb(vcpu, domain), true),

@@ -80,6 +80,12 @@ describe('shadows and frames', () => {
     const read = async (memoryReference: string) =>
       (await dc.send('readMemory', { memoryReference, count: 8 })).body.data as string;
     expect(await read(first.memoryReference ?? '')).toBe(await read('gpa:web:0x1000'));
+    const info = await dc.send('dataBreakpointInfo', {
+      name: '[1]',
+      variablesReference: frames.variablesReference,
+    });
+    const mfn = BigInt((first.memoryReference ?? '').replace(/^ma:/, '')) >> 12n;
+    expect((info.body as { dataId: string }).dataId).toBe(`frame:${mfn}`);
     expect(Buffer.from(await read('gpa:web:0x1000'), 'base64').readBigUInt64LE()).toBe(0x2023n);
   });
 });
