@@ -44,7 +44,17 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
       .textContent();
     if (focused === label) await page.keyboard.press('Enter');
     else await row.first().click();
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+    // Done when the palette closed, or when the command opened a quick pick of its own in it.
+    await page.waitForFunction(
+      () => {
+        const widget = document.querySelector('.quick-input-widget');
+        if (!widget || widget.getClientRects().length === 0) return true;
+        const input = widget.querySelector('.quick-input-box input');
+        return input !== null && !input.value.startsWith('>');
+      },
+      undefined,
+      { timeout },
+    );
   };
   /** Runs a palette command; a palette that did not open or answer (a busy machine) is tried again. */
   const runCommand = async (label) => {
@@ -72,6 +82,33 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
       await header.click();
   };
   const rowIn = (title, text) => pane(title).locator('.monaco-list-row', { hasText: text }).first();
+  /** Drags the sash right of the side bar so tree rows show whole in the screenshots. */
+  const widenSidebar = async (width) => {
+    const box = await page.locator('.part.sidebar').boundingBox();
+    if (!box || box.width >= width) return;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width + 1, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + width, y, { steps: 10 });
+    await page.mouse.up();
+    const after = await page.locator('.part.sidebar').boundingBox();
+    step(`side bar ${Math.round(box.width)} → ${Math.round(after?.width ?? 0)} px wide`);
+  };
+  /** Ticks or unticks an exception filter's checkbox in the Breakpoints view. */
+  const toggleFilter = async (label) => {
+    const filter = rowIn('Breakpoints', label);
+    await filter.waitFor({ timeout: WAIT });
+    await filter.locator('.monaco-checkbox, .monaco-custom-toggle, input[type=checkbox]').first().click();
+  };
+  /** Quick Open (Ctrl+P) a workspace file by name and put the cursor in it, ready for F5. */
+  const openFile = async (name) => {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget .quick-input-box input').fill(name);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: WAIT }); // prettier-ignore
+    await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: WAIT });
+    await page.locator('.part.editor .editor-group-container.active .view-lines').first().click();
+  };
   /** Unfolds a tree row with its twistie, again if a refresh of the view folded it meanwhile. */
   const expandRow = async (title, text) => {
     const row = rowIn(title, text);
@@ -91,6 +128,10 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
     await page.locator('.part.statusbar').waitFor({ timeout: WAIT });
     await runCommand('View: Show Run and Debug');
     step('workbench interactive');
+    // The extension's contributions are loaded once its Domains view is there: only then does the
+    // palette know its commands.
+    await pane('Domains').locator('.pane-header').first().waitFor({ timeout: 2 * WAIT }); // prettier-ignore
+    await widenSidebar(560);
 
     // Open the example the way the walkthrough says: "Pagewalk: Open an Example". It offers the
     // workspace's programs and the examples inside the installed VSIX.
@@ -128,9 +169,7 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
 
     // Tick the exception filter in the Breakpoints view, then continue to the CR3 write.
     await expandPane('Breakpoints');
-    const filter = rowIn('Breakpoints', 'Control register writes');
-    await filter.waitFor({ timeout: WAIT });
-    await filter.locator('.monaco-checkbox, .monaco-custom-toggle, input[type=checkbox]').first().click();
+    await toggleFilter('Control register writes');
     step('ticked "Control register writes" in Breakpoints');
     // Make room for the Domains tree in the screenshots.
     for (const title of ['Variables', 'Watch', 'Breakpoints']) await collapsePane(title);
@@ -182,6 +221,47 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
     step(`Traps: ${(await trap.innerText()).replace(/\s+/g, ' ')}`);
     await shot('vscode-frames-traps.png');
 
+    await page.locator('.debug-toolbar .action-label.codicon-debug-stop').click();
+    await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: WAIT });
+    step('session stopped');
+
+    // A shadow-paged guest, stopped at the emulated PTE write: the Shadows view.
+    await runCommand('View: Close All Editors');
+    await openFile('shadow-pte-write.guest');
+    await page.keyboard.press('F5');
+    await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout: WAIT });
+    await state.filter({ hasText: /entry/i }).waitFor({ timeout: WAIT });
+    await expandPane('Breakpoints');
+    await toggleFilter('Control register writes');
+    await toggleFilter('Shadow write emulation');
+    step('Breakpoints: "Shadow write emulation" instead of "Control register writes"');
+    await collapsePane('Breakpoints');
+    // Continue from emulated write to emulated write until the guest's PTE write into its L1 (gfn 3).
+    for (let stops = 1; ; stops++) {
+      const before = await state.textContent();
+      await page.locator('.debug-toolbar .action-label.codicon-debug-continue').click();
+      await page.waitForFunction(
+        (old) => {
+          const text = document.querySelector('.call-stack-state-message')?.textContent ?? '';
+          return text.includes('emulate') && text !== old;
+        },
+        before,
+        { timeout: WAIT },
+      );
+      const text = (await state.textContent()) ?? '';
+      step(`stopped: ${text}`);
+      if (text.includes('gfn 0x3')) break;
+      if (stops === 12) throw new Error('no emulated write to the L1 (gfn 0x3) in 12 stops');
+    }
+    for (const title of ['Frames', 'Traps', 'Call Stack']) await collapsePane(title);
+    await expandPane('Shadows');
+    const l1 = rowIn('Shadows', 'L1 gfn 0x3');
+    await l1.waitFor({ timeout: WAIT });
+    const l1Text = (await l1.innerText()).replace(/\s+/g, ' ');
+    if (!/shadowed · write-protected/.test(l1Text))
+      throw new Error(`the guest L1 should be shadowed and write-protected: '${l1Text}'`);
+    step(`Shadows: ${l1Text}`);
+    await shot('vscode-shadows.png');
     await page.locator('.debug-toolbar .action-label.codicon-debug-stop').click();
     await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: WAIT });
     step('session stopped');
