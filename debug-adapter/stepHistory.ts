@@ -15,9 +15,9 @@ export interface StepRecord {
 export class StepHistory {
   private threads = new Int32Array(1024);
   private depths = new Int32Array(1024);
-  /** Event log positions; doubles so a long run's counts never wrap. */
-  private starts = new Float64Array(1024);
-  private ends = new Float64Array(1024);
+  /** Event log positions (a log of 2^32 events would not fit in memory anyway). */
+  private starts = new Uint32Array(1024);
+  private ends = new Uint32Array(1024);
   private size = 0;
 
   get length(): number {
@@ -28,6 +28,7 @@ export class StepHistory {
   set(n: number, rec: StepRecord): void {
     if (n > this.size) throw new Error(`step history: record ${n} after ${this.size}`);
     if (n === this.threads.length) this.grow();
+    if (rec.eventEnd > 0xffff_ffff) throw new Error('step history: more than 2^32 events');
     this.threads[n] = rec.thread;
     this.depths[n] = rec.depthBefore;
     this.starts[n] = rec.eventStart;
@@ -64,14 +65,14 @@ export class StepHistory {
   }
 
   private grow(): void {
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+    const grow = <T extends Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
       const b = make(a.length * 2);
       b.set(a);
       return b;
     };
     this.threads = grow(this.threads, (k) => new Int32Array(k));
     this.depths = grow(this.depths, (k) => new Int32Array(k));
-    this.starts = grow(this.starts, (k) => new Float64Array(k));
-    this.ends = grow(this.ends, (k) => new Float64Array(k));
+    this.starts = grow(this.starts, (k) => new Uint32Array(k));
+    this.ends = grow(this.ends, (k) => new Uint32Array(k));
   }
 }

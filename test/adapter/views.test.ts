@@ -62,6 +62,9 @@ describe('shadows and frames', () => {
     const l1 = await children(shadows[3].variablesReference);
     const mfn5 = await evaluate(dc, 'translate(0x1000) >> 12');
     expect(l1.find((e) => e.name === '[1]')?.value).toMatch(new RegExp(`→ mfn ${mfn5}$`));
+    expect(await evaluate(dc, 'audit', 'repl')).toBe(
+      'frame-table audit: no violations\nshadow audit of web: no violations',
+    );
   });
 
   it('has no Shadows scope under HAP, and pages the Frames scope', async () => {
