@@ -128,6 +128,7 @@ export async function runAdapterBench(): Promise<BenchResult[]> {
     await stepBack();
     const after = ((await state).body as { step: number }).step;
 
+    const rss = dc.residentMiB();
     const step = summary(steps);
     const back = summary(backs);
     const how = 'real adapter process over stdio';
@@ -163,6 +164,15 @@ export async function runAdapterBench(): Promise<BenchResult[]> {
         baseline: { name: 'target 10 ms', value: 10 },
         target: '≤ 10 ms',
       },
+      ...(rss === null
+        ? []
+        : [
+            {
+              name: `adapter: resident memory with ${after.toLocaleString('en-US')} steps of history`,
+              value: rss,
+              unit: 'MiB',
+            },
+          ]),
     ];
   } finally {
     await dc.send('disconnect', {}).catch(() => undefined);

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 
 export class DapStdioClient extends EventEmitter {
@@ -44,6 +45,17 @@ export class DapStdioClient extends EventEmitter {
   /** The next event of this name. */
   next<E extends DebugProtocol.Event = DebugProtocol.Event>(event: string): Promise<E> {
     return new Promise((resolve) => this.once(event, resolve));
+  }
+
+  /** The adapter's resident memory in MiB (Linux /proc), or null where it cannot be read. */
+  residentMiB(): number | null {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      const kb = /VmRSS:\s+(\d+) kB/.exec(status);
+      return kb ? Number(kb[1]) / 1024 : null;
+    } catch {
+      return null;
+    }
   }
 
   stop(): void {
