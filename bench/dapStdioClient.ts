@@ -2,7 +2,8 @@
  * A minimal DAP client for the benchmark: spawns the real adapter (`node dist/debugAdapter.js`) and
  * speaks the protocol over its stdio with the Content-Length framing. Written here rather than taken
  * from `@vscode/debugadapter-testsupport` because the bench is bundled as ESM, where that CommonJS
- * package cannot load Node's built-ins.
+ * package cannot load Node's built-ins. `PAGEWALK_ADAPTER_NODE_ARGS` adds node flags to the adapter
+ * process (profiling: `PAGEWALK_ADAPTER_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" npm run bench`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
