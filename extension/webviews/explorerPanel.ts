@@ -1,7 +1,8 @@
 /**
  * The page-table explorer: the stopped vCPU's tables from CR3, one table per request, and walks of
  * a typed address. Table contents come from the same source as the Domains tree; walks from
- * `pagewalk/walk`.
+ * `pagewalk/walk`. A shadow-paged guest's tables arrive with the shadow Xen keeps of each
+ * (`pagewalk/shadowPair`, then `pagewalk/pageTable` with `which: 'shadow'`), shown side by side.
  */
 import * as vscode from 'vscode';
 import type { DomainSummary, VcpuSummary } from '../../debug-adapter/protocol';
@@ -12,6 +13,8 @@ import type {
   Hex,
   PageTable,
   PagingKind,
+  ShadowTable,
+  ShadowType,
   TableLevel,
   WalkMessage,
 } from '../../webview/protocol';
@@ -104,6 +107,7 @@ export class ExplorerPanel extends WebviewPanelHost {
       level,
       entries: rows.filter((r) => r.value !== '0x0').map((r) => ({ index: r.index, value: r.value as Hex })),
     };
+    if (t.domain.kind === 'hvm-shadow') table.shadow = await this.shadowOf(frame, level);
     if (!hvm) {
       // PV table frames carry Xen's type and pin state: the explorer shows them in each table's header.
       const { rows: ft } = await this.sessions.request('pagewalk/frameTable', { start: frame, count: 1 }, t.stop.session); // prettier-ignore
@@ -113,6 +117,33 @@ export class ExplorerPanel extends WebviewPanelHost {
       }
     }
     return table;
+  }
+
+  /**
+   * The shadow Xen keeps of guest table `gfn` at `level`, shown beside it; null when it has none
+   * (not shadowed yet, or only as another level). The webview marks the slots where the shadow
+   * grants more than the guest entry.
+   */
+  private async shadowOf(gfn: number, level: TableLevel): Promise<ShadowTable | null> {
+    const t = this.target;
+    if (!t) return null;
+    const threadId = t.vcpu.threadId ?? t.stop.threadId;
+    const pair = await this.sessions.request('pagewalk/shadowPair', { threadId, gfn }, t.stop.session);
+    const wanted = level === 1 ? ['l1', 'fl1'] : [`l${level}`];
+    const found = pair.shadows.find((s) => wanted.includes(s.type));
+    if (!found) return null;
+    const shadow = await this.sessions.request(
+      'pagewalk/pageTable',
+      { threadId, which: 'shadow', frame: found.mfn, level },
+      t.stop.session,
+    );
+    return {
+      smfn: found.mfn,
+      type: found.type as ShadowType,
+      entries: shadow.entries
+        .filter((e) => e.value !== '0x0')
+        .map((e) => ({ index: e.index, value: e.value as Hex })),
+    };
   }
 
   private async walk(va: Hex, requestId?: number): Promise<void> {

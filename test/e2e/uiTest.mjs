@@ -262,6 +262,13 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
       throw new Error(`the guest L1 should be shadowed and write-protected: '${l1Text}'`);
     step(`Shadows: ${l1Text}`);
     await shot('vscode-shadows.png');
+    await runCommand('Pagewalk: Open Page-Table Explorer');
+    const shadowFrame = page.locator('iframe.webview.ready').last().contentFrame().locator('iframe#active-frame').contentFrame(); // prettier-ignore
+    await shadowFrame.locator('#domain', { hasText: 'g.vcpu0' }).waitFor({ timeout: WAIT });
+    await shadowFrame.locator('#shadow:not([hidden])').waitFor({ timeout: WAIT });
+    step('explorer shows the guest L4 beside its shadow');
+    await runCommand('View: Close Editors in Other Groups'); // the explorer gets the editor area's width
+    await shot('vscode-explorer-shadow.png');
     await page.locator('.debug-toolbar .action-label.codicon-debug-stop').click();
     await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: WAIT });
     step('session stopped');

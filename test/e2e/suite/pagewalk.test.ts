@@ -350,6 +350,20 @@ suite('Pagewalk extension', () => {
         maps.some((m) => /^g\.vcpu0: 0x0 /.test(m)),
         `who maps the data frame: ${maps.join(' | ')}`,
       );
+
+      // The explorer shows each guest table beside its shadow.
+      const posted = new Promise<void>((resolve) => {
+        const sub = api.explorer.onDidPost((m) => m.type === 'tables' && m.domain === 'g' && (sub.dispose(), resolve())); // prettier-ignore
+      });
+      await vscode.commands.executeCommand('pagewalk.openExplorer');
+      await posted;
+      const tablesMessage = api.explorer.lastPosted.get('tables');
+      assert.ok(tablesMessage?.type === 'tables' && tablesMessage.paging === 'shadow');
+      const root = tablesMessage.tables[0];
+      assert.equal(root.shadow?.type, 'l4', 'the guest L4 comes with its L4 shadow');
+      assert.ok(root.shadow.entries.some((e) => e.index === 0 && e.value !== root.entries[0].value), 'shadow L4[0] points to the L3 shadow, not the guest L3'); // prettier-ignore
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
       const ended = new Promise<void>((r) => {
         const sub = vscode.debug.onDidTerminateDebugSession(() => (sub.dispose(), r()));
       });
