@@ -224,7 +224,7 @@ function doRequest(
             -EINVAL,
             'R5.3',
             ['do_mmu_update'],
-            `update L${type} entry ${index} of mfn ${hex(frame)} with foreign=${pgOwner.name}`,
+            `be updated with foreign=${pgOwner.name}`,
             "L2\u2013L4 entries may only name the table owner's frames",
             { mfn: frame, level: type, index, value: req.val },
             frame,

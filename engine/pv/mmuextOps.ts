@@ -38,12 +38,20 @@ export function addrOk(va: bigint): boolean {
   return va < 1n << 47n || va >= 0xffff_8800_0000_0000n;
 }
 
-function notOwned(ctx: PvContext, fn: string[], effect: string, arg: bigint, d: number): number {
+/** -EINVAL for a frame the domain does not own (`rule`: the rule whose check refused it). */
+function notOwned(
+  ctx: PvContext,
+  rule: string,
+  fn: string[],
+  effect: string,
+  arg: bigint,
+  d: number,
+): number {
   const valid = arg < BigInt(ctx.ft.frameCount);
   return refuse(
     ctx,
     -EINVAL,
-    fn[0] === 'new_guest_cr3' ? 'R6.3' : 'R6.1',
+    rule,
     fn,
     effect,
     valid ? `${describeOwner(ctx, Number(arg))}, not to domain ${d}` : `mfn ${hex(arg)} does not exist`,
@@ -94,7 +102,8 @@ function pinTable(ctx: PvContext, v: PvVcpu, type: PageType, arg: bigint): numbe
   const d = v.domain.id;
   const fn = 'do_mmuext_op';
   const mfn = ownedFrame(ctx, arg, d);
-  if (mfn < 0) return notOwned(ctx, ['do_mmuext_op', 'get_page_from_gfn'], `pin mfn ${hex(arg)}`, arg, d);
+  if (mfn < 0)
+    return notOwned(ctx, 'R6.1', ['do_mmuext_op', 'get_page_from_gfn'], `pin mfn ${hex(arg)}`, arg, d);
   getPage(ctx, mfn, d, HOLDER_PIN);
   const rc = getPageType(ctx, mfn, type, HOLDER_PIN);
   if (rc !== 0) {
@@ -112,7 +121,7 @@ function pinTable(ctx: PvContext, v: PvVcpu, type: PageType, arg: bigint): numbe
       'R6.1',
       [fn],
       `pin mfn ${hex(mfn)} as ${PAGE_NAMES[type]}`,
-      `${describeFrame(ctx, mfn)} is already pinned`,
+      describeFrame(ctx, mfn),
       null,
       mfn,
       null,
@@ -126,7 +135,8 @@ function pinTable(ctx: PvContext, v: PvVcpu, type: PageType, arg: bigint): numbe
 /** R6.2 */
 function unpinTable(ctx: PvContext, d: number, arg: bigint): number {
   const mfn = ownedFrame(ctx, arg, d);
-  if (mfn < 0) return notOwned(ctx, ['do_mmuext_op', 'get_page_from_gfn'], `unpin mfn ${hex(arg)}`, arg, d);
+  if (mfn < 0)
+    return notOwned(ctx, 'R6.2', ['do_mmuext_op', 'get_page_from_gfn'], `unpin mfn ${hex(arg)}`, arg, d);
   const ft = ctx.ft;
   if (!ft.pinned(mfn)) {
     return refuse(
@@ -135,7 +145,7 @@ function unpinTable(ctx: PvContext, d: number, arg: bigint): number {
       'R6.2',
       ['do_mmuext_op'],
       `unpin mfn ${hex(mfn)}`,
-      `${describeFrame(ctx, mfn)} is not pinned`,
+      `${describeFrame(ctx, mfn)}, not pinned`,
       null,
       mfn,
       null,
@@ -172,7 +182,15 @@ export function newGuestCr3(ctx: PvContext, v: PvVcpu, arg: bigint, via: 'mmuext
   const d = v.domain.id;
   const valid = arg < BigInt(ctx.ft.frameCount);
   if (!valid)
-    return notOwned(ctx, ['new_guest_cr3', 'get_page_and_type_from_mfn'], `load mfn ${hex(arg)}`, arg, d);
+    // As for a frame of another domain: get_page refuses it (R2.6 via R2.1).
+    return notOwned(
+      ctx,
+      'R2.6',
+      ['new_guest_cr3', 'get_page_and_type_from_mfn'],
+      `load mfn ${hex(arg)}`,
+      arg,
+      d,
+    );
   const mfn = Number(arg);
   const rc = getPageAndTypeFromMfn(ctx, mfn, PageType.L4PageTable, d, HOLDER_BASEPTR);
   if (rc !== 0) {
@@ -198,6 +216,7 @@ function newUserBaseptr(ctx: PvContext, v: PvVcpu, arg: bigint): number {
     if (arg >= BigInt(ctx.ft.frameCount))
       return notOwned(
         ctx,
+        'R2.6',
         ['do_mmuext_op', 'get_page_and_type_from_mfn'],
         `load mfn ${hex(arg)} as the user base pointer`,
         arg,

@@ -99,6 +99,7 @@ function walkFault(
   let what: string;
   let level: number | null = null;
   let entry = null;
+  let readOnlyStop = false;
   if (w === null) {
     what = `${describeAccess(access, va)} faulted: no ${user ? 'user' : 'kernel'} base pointer is loaded`;
   } else {
@@ -115,6 +116,7 @@ function walkFault(
         if (access === 'write' && (l.lo & PTE_RW) === 0) {
           stop = l;
           why = 'is read-only';
+          readOnlyStop = true;
           break;
         }
         if (access === 'fetch' && (l.hi & PTE_HI_NX) !== 0) {
@@ -138,7 +140,8 @@ function walkFault(
     cause: w === null ? 'not_present' : (w.cause ?? 'not_present'),
     level,
     entry,
-    rule: 'R10.1',
+    // A write stopped only by a read-only entry is R9.3's guest-visible #PF (no emulation applies).
+    rule: access === 'write' && w !== null && w.cause === 'protection' && readOnlyStop ? 'R9.3' : 'R10.1',
     what,
     chain: 'do_page_fault \u2192 pv_inject_page_fault',
   });
