@@ -4,6 +4,7 @@
  * step (R1.3), so a rule test also fails when any count drifts.
  */
 import { describe, it, expect } from 'vitest';
+import { auditFrames } from '../../engine/pv/frameAudit';
 import { eventsOf, runPv } from './pvHarness';
 import type { RunResult } from './pvHarness';
 
@@ -701,6 +702,220 @@ describe('R14 explanations', () => {
     expect(refusal.rule).toBe('R3.3');
     expect(refusal.explanation).toMatch(
       /^pin_l2_table of mfn 0x[0-9a-f]+ would validate it as an L2, but its entry 3 \(value 0x[0-9a-f]+\) names L1 mfn 0x[0-9a-f]+, whose entry 5 \(value 0x[0-9a-f]+\) would map mfn 0x[0-9a-f]+ writable, and mfn 0x[0-9a-f]+ is an L4 page table \(type count 1, pinned\) — promote_l2_table → get_page_from_l2e → promote_l1_table → get_page_from_l1e → get_page_type: -EBUSY$/,
+    );
+  });
+});
+
+describe('rules without a test above', () => {
+  it('R1.1: the fields of a frame and Xen’s type encoding; SEG_DESC is a name only', () => {
+    run(`
+    expect NONE == 0 && L1 == 1 && L2 == 2 && L3 == 3 && L4 == 4 && SEG_DESC == 5 && WRITABLE == 7
+    let l1 = alloc()
+    expect owner(mfn(l1)) == domid(a) && ref_count(mfn(l1)) == 1 && type_of(mfn(l1)) == NONE
+    expect type_count(mfn(l1)) == 0 && validated(mfn(l1)) == 0 && pinned(mfn(l1)) == 0
+    mmuext pin_l1_table, mfn(l1)
+    expect owner(mfn(l1)) == domid(a) && ref_count(mfn(l1)) == 2 && type_of(mfn(l1)) == L1
+    expect type_count(mfn(l1)) == 1 && validated(mfn(l1)) == 1 && pinned(mfn(l1)) == 1`);
+  });
+
+  it('R1.3: the audit recounts from scratch and reports a count, a pin or a writable mapping that is off', () => {
+    const r = run(`
+    let l4 = alloc()
+    let l3 = alloc()
+    let l2 = alloc()
+    let l1 = alloc()
+    let d = alloc()
+    let built = call build(l4, l3, l2, l1)
+    expect built == 0
+    mmu_update pte_addr(mfn(l1), 5), mfn(d) << 12 | P | RW
+    mmuext pin_l1_table, mfn(l1)
+    expect rc == 0 && ref_count(mfn(l1)) == 3 && type_count(mfn(l1)) == 2`);
+    const m = r.engine.machine;
+    const ft = m.frameTable;
+    const d = m.domains[0];
+    const [l2, l1, data] = [2, 3, 4].map((p) => d.pfnToMfn(p));
+    expect(auditFrames(m).count).toBe(0);
+    const poke = (change: () => void, undo: () => void, pattern: RegExp): void => {
+      change();
+      const a = auditFrames(m);
+      expect(a.count).toBeGreaterThan(0);
+      expect(a.violations.map((v) => v.message).join('\n')).toMatch(pattern);
+      undo();
+      expect(auditFrames(m).count).toBe(0);
+    };
+    poke(
+      () => ft.setRefCount(data, 3),
+      () => ft.setRefCount(data, 2),
+      new RegExp(data.toString(16)),
+    );
+    poke(
+      () => ft.setTypeCount(l1, 1),
+      () => ft.setTypeCount(l1, 2),
+      new RegExp(l1.toString(16)),
+    );
+    poke(
+      () => ft.setPinned(l2, true),
+      () => ft.setPinned(l2, false),
+      new RegExp(l2.toString(16)),
+    );
+    // A writable mapping of a page-table page written behind Xen's back.
+    const lo = m.memory.readLo(l1, 5);
+    poke(
+      () => m.memory.writeEntry(l1, 6, ((l2 % 0x100000) * 4096 + 0x7) >>> 0, Math.floor(l2 / 0x100000)),
+      () => m.memory.writeEntry(l1, 6, 0, 0),
+      /writable|WRITABLE|count/,
+    );
+    expect(m.memory.readLo(l1, 5)).toBe(lo);
+  });
+
+  it('R2.2: each released mapping drops one general reference; the allocation reference stays', () => {
+    run(`
+    let l1 = alloc()
+    let d = alloc()
+    mmuext pin_l1_table, mfn(l1)
+    mmu_update pte_addr(mfn(l1), 0), mfn(d) << 12 | P, pte_addr(mfn(l1), 1), mfn(d) << 12 | P
+    expect rc == 0 && ref_count(mfn(d)) == 3 && type_count(mfn(d)) == 0 && type_of(mfn(d)) == NONE
+    mmu_update pte_addr(mfn(l1), 0), 0
+    expect ref_count(mfn(d)) == 2 && type_count(mfn(d)) == 0 && pinned(mfn(d)) == 0 && validated(mfn(d)) == 0
+    mmu_update pte_addr(mfn(l1), 1), 0
+    expect ref_count(mfn(d)) == 1 && type_count(mfn(d)) == 0 && owner(mfn(d)) == domid(a)`);
+  });
+
+  it('R3.2: entries are scanned 0 to 511, not-present ones skipped, the first failure stops; L4 Xen slots are skipped', () => {
+    const r = run(`
+    let l1 = alloc()
+    let d = alloc()
+    mmu_update pte_addr(mfn(l1), 0), mfn(d) << 12 | P, pte_addr(mfn(l1), 3), 0xffff_ffff_ffff_fffe, pte_addr(mfn(l1), 5), mfn(d) << 12 | P | PWT, pte_addr(mfn(l1), 7), mfn(d) << 12 | P | PCD
+    expect ref_count(mfn(d)) == 1 && type_of(mfn(l1)) == WRITABLE
+    mmuext pin_l1_table, mfn(l1)
+    expect rc == -EINVAL && type_of(mfn(l1)) == NONE && type_count(mfn(l1)) == 0 && ref_count(mfn(l1)) == 1
+    expect ref_count(mfn(d)) == 1 && type_count(mfn(d)) == 0
+    let l4 = alloc()
+    mmu_update pte_addr(mfn(l4), 260), mfn(d) << 12 | P | PS | RW, pte_addr(mfn(l4), 258), 0x1234
+    mmuext pin_l4_table, mfn(l4)
+    expect rc == 0 && type_of(mfn(l4)) == L4 && type_count(mfn(l4)) == 1 && ref_count(mfn(l4)) == 2
+    expect ref_count(mfn(d)) == 1 && type_count(mfn(d)) == 0`);
+    const validates = eventsOf(r, 'validate') as unknown as { ok: boolean; failed_index: number | null }[];
+    expect(validates.map((v) => [v.ok, v.failed_index])).toEqual([
+      [false, 5],
+      [true, null],
+    ]);
+    const m = r.engine.machine;
+    const l1 = m.domains[0].pfnToMfn(0);
+    const l4 = m.domains[0].pfnToMfn(2);
+    // Entry 3 (not present) is stored as given; entry 0, before the failure, stays adjusted (R2.5a).
+    expect(m.memory.readEntry(l1, 3)).toBe(0xffff_ffff_ffff_fffen);
+    expect(m.memory.readLo(l1, 0) & 0x4).toBe(0x4);
+    // The Xen slots were ignored, then written: 260 cleared, 258 the linear map.
+    expect(m.memory.readEntry(l4, 260)).toBe(0n);
+    expect(m.memory.readEntry(l4, 258)).toBe((BigInt(l4) << 12n) | 0x63n | (1n << 63n));
+  });
+
+  it('R3.5: what each kind of entry holds on its target', () => {
+    run(`
+    let l4 = alloc()
+    let l3 = alloc()
+    let l2 = alloc()
+    let l1 = alloc()
+    let ro = alloc()
+    let rw = alloc()
+    let built = call build(l4, l3, l2, l1)
+    expect built == 0
+    expect ref_count(mfn(l4)) == 2 && type_count(mfn(l4)) == 1
+    expect ref_count(mfn(l3)) == 2 && type_count(mfn(l3)) == 1 && ref_count(mfn(l2)) == 2 && type_count(mfn(l2)) == 1
+    mmu_update pte_addr(mfn(l1), 0), mfn(ro) << 12 | P, pte_addr(mfn(l1), 1), mfn(rw) << 12 | P | RW
+    expect ref_count(mfn(ro)) == 2 && type_count(mfn(ro)) == 0 && type_of(mfn(ro)) == NONE
+    expect ref_count(mfn(rw)) == 2 && type_count(mfn(rw)) == 1 && type_of(mfn(rw)) == WRITABLE
+    mmu_update pte_addr(mfn(l4), 9), mfn(l4) << 12 | P
+    expect rc == 0 && ref_count(mfn(l4)) == 2 && type_count(mfn(l4)) == 1
+    mmu_update pte_addr(mfn(l1), 1), mfn(l4) << 12 | P
+    expect rc == 0 && ref_count(mfn(l4)) == 3 && type_count(mfn(l4)) == 1 && type_of(mfn(l4)) == L4
+    expect ref_count(mfn(rw)) == 1 && type_count(mfn(rw)) == 0 && type_of(mfn(rw)) == WRITABLE
+    expect (read64(va(0, 0, 0, 1, 258 * 8)) & P) == P && fault == NOFAULT`);
+  });
+
+  it('R6.6: the constants of the language', () => {
+    run(`
+    expect MMU_NORMAL_PT_UPDATE == 0 && MMU_MACHPHYS_UPDATE == 1 && MMU_PT_UPDATE_PRESERVE_AD == 2
+    expect MMU_PT_UPDATE_NO_TRANSLATE == 3 && UVMF_NONE == 0 && UVMF_TLB_FLUSH == 1 && UVMF_INVLPG == 2
+    expect UVMF_LOCAL == 0 && UVMF_ALL == 4 && DOMID_SELF == 0x7ff0 && DOMID_XEN == 0x7ff2`);
+  });
+
+  it('R10.3: which operations flush the TLB, and whom', () => {
+    const r = run(`
+    let l4 = alloc()
+    let l3 = alloc()
+    let l2 = alloc()
+    let l1 = alloc()
+    let d = alloc()
+    let built = call build(l4, l3, l2, l1)
+    expect built == 0
+    mmuext tlb_flush_all
+    mmu_update pte_addr(mfn(l1), 5), mfn(d) << 12 | P | RW
+    let x = read64(0x5000)
+    mmu_update pte_addr(mfn(l1), 5), 0
+    expect tlb_lookup(0x5000) == mfn(d) << 12
+    mmu_update pte_addr(mfn(l2), 1), 0
+    expect tlb_lookup(0x5000) == 0xffff_ffff_ffff_ffff
+    mmuext new_user_baseptr, mfn(l4)
+    mmuext new_baseptr, mfn(l4)
+    mmuext invlpg_local, 0x5000
+    update_va_mapping 0x5000, mfn(d) << 12 | P | RW, UVMF_INVLPG | UVMF_ALL`);
+    const flushes = (
+      eventsOf(r, 'tlb_flush') as unknown as { line: number; cause: string; scope: string; vcpus: number[] }[]
+    ).map((f) => [f.cause, f.scope, f.vcpus.join()]);
+    // build writes tables not yet in use (plain writes, no flush), then new_baseptr flushes this
+    // vCPU; no flush for an L1 update or new_user_baseptr; upper_update flushes every vCPU.
+    expect(flushes.filter(([cause]) => cause !== 'type_change')).toEqual([
+      ['new_baseptr', 'all', '0'],
+      ['mmuext', 'all', '0,1'],
+      ['upper_update', 'all', '0,1'],
+      ['new_baseptr', 'all', '0'],
+      ['mmuext', 'one', '0'],
+      ['update_va_mapping', 'one', '0,1'],
+    ]);
+  });
+
+  it('R14.1: the events of a refused batch, in Xen’s order', () => {
+    const r = run(`
+    let l1 = alloc()
+    let l2 = alloc()
+    let d = alloc()
+    mmuext pin_l1_table, mfn(l1)
+    mmuext pin_l2_table, mfn(l2)
+    mmu_update pte_addr(mfn(l1), 0), mfn(d) << 12 | P | RW, pte_addr(mfn(l1), 1), mfn(l2) << 12 | P | RW
+    expect rc == -EBUSY && done == 1`);
+    const step = (eventsOf(r, 'hypercall_result').at(-1) as unknown as { step: number }).step;
+    const classes = r.events.filter((e) => e.step === step).map((e) => e.class);
+    expect(classes).toEqual([
+      'hypercall',
+      'ref_taken',
+      'type_change',
+      'ref_taken',
+      'entry_update',
+      'ref_taken',
+      'ref_dropped',
+      'refusal',
+      'hypercall_result',
+    ]);
+  });
+
+  it('R14.3: the example of the semantics page', () => {
+    runPv(
+      `
+domain web pv memory=16M
+vcpu web
+    let l1 = alloc()
+    let l2 = alloc()
+    mmuext pin_l1_table, mfn(l1)            ; L1, type count 1, ref 2, pinned, validated
+    mmuext pin_l2_table, mfn(l2)
+    mmu_update pte_addr(mfn(l1), 1), mfn(l2) << 12 | P | RW
+    expect rc == -EBUSY && done == 0        ; R3.3: writable mapping of an L2 page
+    mmu_update pte_addr(mfn(l1), 1), mfn(l2) << 12 | P
+    expect rc == 0 && ref_count(mfn(l2)) == 3 && type_count(mfn(l2)) == 1
+end
+`,
+      { audit: true },
     );
   });
 });
