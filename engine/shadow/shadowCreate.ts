@@ -82,15 +82,22 @@ export function shPrefetch(ctx: ShadowContext, walk: Walk, sl1: ShadowPage, i: n
   const fl1 = sl1.type === 'fl1';
   const l1 = fl1 ? null : walk.levels[3];
   const oos = l1 !== null && ctx.isOutOfSync(l1.frame);
+  const shadow = memory.frameWords(sl1.smfn);
+  const guest = l1 === null ? null : memory.frameWords(l1.mfn);
   for (let k = i + 1; k <= last; k++) {
-    if (memory.readLo(sl1.smfn, k) !== 0 || memory.readHi(sl1.smfn, k) !== 0) break;
+    if (shadow[k << 1] !== 0 || shadow[(k << 1) | 1] !== 0) break;
     if (l1 === null) {
       shadowSetL1(ctx, sl1, k, propagateFl1(sl1.gfn + k, gfnTarget(ctx, sl1.gfn + k, false)));
       continue;
     }
-    const lo = memory.readLo(l1.mfn, k);
-    const hi = memory.readHi(l1.mfn, k);
-    if ((lo & PTE_P) !== 0 && ((lo & PTE_A) === 0 || ((lo & PTE_RW) !== 0 && (lo & PTE_D) === 0))) break;
+    const lo = guest![k << 1];
+    const hi = guest![(k << 1) | 1];
+    if ((lo & PTE_P) === 0) {
+      // A not-present guest entry gives the empty entry the shadow already holds.
+      if (oos) updateSnapshot(ctx, l1.frame, k, lo, hi);
+      continue;
+    }
+    if ((lo & PTE_A) === 0 || ((lo & PTE_RW) !== 0 && (lo & PTE_D) === 0)) break;
     shadowSetL1(ctx, sl1, k, propagateL1(lo, hi, leafTarget(ctx, lo, hi, false)));
     if (oos) updateSnapshot(ctx, l1.frame, k, lo, hi);
   }

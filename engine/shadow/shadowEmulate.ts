@@ -7,7 +7,9 @@
  */
 import { clearFault, describeAccess, hex, raisePageFault } from '../machine/guestFaults';
 import { allOnes, splitAccess } from '../machine/splitAccess';
+import type { ShadowTypeName } from '../events/eventTypes';
 import type { Vcpu } from '../machine/vcpu';
+import type { Walk } from '../paging/walkTables';
 import { toVa48 } from '../paging/virtualAddress';
 import type { ShadowContext } from './shadowContext';
 import { describeEmulate } from './shadowExplanations';
@@ -19,23 +21,42 @@ import { shRemoveShadows, unshadowCaused } from './unshadow';
 
 export type EmulateReason = 'pt_write' | 'wp';
 
-/** Emulates the whole write of `a` (both pages when it crosses one). */
-export function emulateWrite(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, reason: EmulateReason): void {
+/**
+ * Emulates the whole write of `a` (both pages when it crosses one). `faultWalk` is the shadow fault's
+ * own guest walk for the write at `a.addr`, if any: it already set the A/D bits and nothing since has
+ * changed guest memory, so the emulator's translation of that page gives the same frame.
+ */
+export function emulateWrite(
+  ctx: ShadowContext,
+  v: Vcpu,
+  a: ShadowAccess,
+  reason: EmulateReason,
+  faultWalk?: Walk,
+): void {
   const pagingOn = ctx.pagingOn(v);
   const pieces = splitAccess(a.va, a.size);
-  const types = ctx.hash.shadowsOf(gfnOfFirstPiece(ctx, v, a, pagingOn)).map((sp) => sp.type);
+  /** The shadow types of the first frame when the write trapped (for the explanation). */
+  let types: ShadowTypeName[] = [];
+  // The low address bits, as numbers: this is the hot path of every emulated page-table write.
+  const low = Number(a.va & 0xfffn);
+  const misaligned = (low & (a.size - 1)) !== 0;
   // 1. translate (sh_emulate_map_dest → emulate_gva_to_mfn), A/D set as by the walk; 2. a
   // misaligned write is probably not to a page table: sh_emulate_map_dest unshadows the first frame
   // before it translates the second page, so that unshadow stands even when the second page faults.
   const gfns: number[] = [];
   for (const piece of pieces) {
-    if (gfns.length === 1 && (a.va & BigInt(a.size - 1)) !== 0n)
-      unshadowCaused(ctx, gfns[0], false, 'misaligned');
+    if (gfns.length === 1) {
+      types = ctx.hash.shadowsOf(gfns[0]).map((sp) => sp.type);
+      if (misaligned) unshadowCaused(ctx, gfns[0], false, 'misaligned');
+    }
     if (!pagingOn) {
       gfns.push(Number(piece.addr >> 12n));
       continue;
     }
-    const walk = guestWalk(ctx, v, toVa48(piece.addr), 'write', true);
+    const walk =
+      faultWalk !== undefined && piece.addr >> 12n === a.addr >> 12n
+        ? faultWalk
+        : guestWalk(ctx, v, toVa48(piece.addr), 'write', true);
     if (!walk.ok) {
       ctx.flushPending();
       raisePageFault(ctx.machine.log, v, {
@@ -54,8 +75,10 @@ export function emulateWrite(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, reaso
     }
     gfns.push(walk.frame);
   }
-  if (pieces.length === 1 && (a.va & BigInt(a.size - 1)) !== 0n)
-    unshadowCaused(ctx, gfns[0], false, 'misaligned');
+  if (pieces.length === 1) {
+    types = ctx.hash.shadowsOf(gfns[0]).map((sp) => sp.type);
+    if (misaligned) unshadowCaused(ctx, gfns[0], false, 'misaligned');
+  }
   // A page-crossing write is probably not to a page table either.
   if (gfns.length === 2) unshadowCaused(ctx, gfns[1], false, 'cross_page');
   // 3. the write itself.
@@ -63,13 +86,12 @@ export function emulateWrite(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, reaso
   for (let i = 0; i < pieces.length; i++) {
     const mfn = ctx.gfnToMfn(gfns[i]);
     if (mfn >= 0) ctx.memory.writeBytes(mfn, pieces[i].offset, pieces[i].size, rest);
-    rest >>= BigInt(pieces[i].size * 8);
+    if (i + 1 < pieces.length) rest >>= BigInt(pieces[i].size * 8);
   }
   // 4. early unshadow (check_for_early_unshadow): two emulated zero writes in a row to one table.
   const vs = ctx.vcpuState(v);
   if (a.size >= 4 && (a.value & 0xffff_ffffn) === 0n) {
-    const pteSize = pagingOn ? 8n : 4n;
-    if (a.va % pteSize === 0n) {
+    if ((low & (pagingOn ? 7 : 3)) === 0) {
       if (vs.lastEmulatedGfn === gfns[0] && ctx.hash.isShadowed(gfns[0])) {
         ctx.emitCaused(shRemoveShadows(ctx, gfns[0], true, 'early'));
       }
@@ -82,7 +104,7 @@ export function emulateWrite(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, reaso
   const results: ValidationResult[] = pieces.map((piece, i) =>
     validateGuestPtWrite(ctx, v, gfns[i], piece.offset >> 3, (piece.offset + piece.size - 1) >> 3),
   );
-  const validated = results.flatMap((r) => r.validated);
+  const validated = results.length === 1 ? results[0].validated : results.flatMap((r) => r.validated);
   // 6. the trap's own event, then what it caused.
   ctx.machine.log.append({
     class: 'emulate',
@@ -90,7 +112,7 @@ export function emulateWrite(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, reaso
     gfn: gfns[0],
     offset: pieces[0].offset,
     size: a.size,
-    value: a.value & allOnes(a.size),
+    value: a.size === 8 ? a.value : a.value & allOnes(a.size),
     reason,
     validated,
     tlb_flush: results.some((r) => r.flush),
@@ -98,10 +120,4 @@ export function emulateWrite(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, reaso
   });
   ctx.flushPending();
   clearFault(v);
-}
-
-function gfnOfFirstPiece(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, pagingOn: boolean): number {
-  if (!pagingOn) return Number(a.va >> 12n);
-  const walk = guestWalk(ctx, v, toVa48(a.va), 'write', false);
-  return walk.ok ? walk.frame : -1;
 }

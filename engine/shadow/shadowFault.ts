@@ -89,12 +89,12 @@ export function shPageFault(ctx: ShadowContext, v: Vcpu, a: ShadowAccess, hw: Wa
   // 8. writes to tables are emulated, or at CPL 3 unshadow the table.
   if (write && ctx.hash.isShadowed(target) && !(ctx.isOutOfSync(target) && !a.user)) {
     if (a.user) return userModeUnshadow(ctx, v, gw, target);
-    emulateWrite(ctx, v, a, 'pt_write');
+    emulateWrite(ctx, v, a, 'pt_write', gw);
     return STOP;
   }
   // 9. the guest's CR0.WP is clear: Xen emulates every faulting supervisor write.
   if (write && !a.user && !ctx.guestWp(v)) {
-    emulateWrite(ctx, v, a, 'wp');
+    emulateWrite(ctx, v, a, 'wp', gw);
     return STOP;
   }
   // 10. fixed up: the hardware retries.
