@@ -95,6 +95,29 @@ describe('shadow audit over random guest programs', () => {
       );
     });
   }
+  it('holds after every statement with two vCPUs running (OOS frames of one seen by the other)', () => {
+    // vCPU 1 waits for vCPU 0's tables, then runs on the other address space (L4 gfn 1), so L1s go
+    // out of sync on either vCPU and CR3 writes update the other vCPU's (shadow_sync_other_vcpus).
+    const second = fc.array(op, { minLength: 1, maxLength: 25 });
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 25 }), second, (ops0, ops1) => {
+        const source =
+          HEADER.replace('VCPUS', 'vcpus=2') +
+          ops0.map(line).join('\n') +
+          '\nend\nvcpu g.1\n    for i in 0..30\n    end\n    mov cr3, gpa(1)\n    mov cr0, cr0 | PG | WP\n' +
+          ops1.map(line).join('\n') +
+          '\nend\n';
+        const run = runShadow(source);
+        for (const err of run.stderr) expect(err).toMatch(/own walk path|crashed: user-mode write/);
+        for (const e of run.events)
+          if (e.class === 'resync' && e.explanation?.includes('shadow_sync_other_vcpus') === true)
+            seen.add('resync:other_vcpu');
+      }),
+      { numRuns: 100, seed: 11 },
+    );
+    expect(seen).toContain('resync:other_vcpu');
+  });
+
   it('exercise the traps they are meant to', () => {
     for (const c of [
       'fixup',
