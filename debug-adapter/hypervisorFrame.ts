@@ -5,6 +5,7 @@
  * then what this call did — each event of the step with its explanation. The text is rebuilt from the
  * step's events on demand, so it needs no storage and is the same after a replay.
  */
+import type { Engine } from '../engine/engine';
 import type { EngineEvent } from '../engine/events/eventTypes';
 import { formatTraceLine } from '../engine/events/eventJson';
 import { formatValue } from '../engine/language';
@@ -102,6 +103,51 @@ const RULES: Record<string, HandlerRule> = {
   },
 };
 
+/**
+ * An HVM guest's hypercalls (guest-language.md § Statements): Xen's HVM hypercall table has no
+ * `mmu_update` or `update_va_mapping`, and `do_mmuext_op` leaves the reference counts of a
+ * translated domain to the paging code, so its pins are accepted and do nothing.
+ */
+const HVM_RULES: Record<string, HandlerRule> = {
+  mmu_update: {
+    chain: ['hvm_hypercall'],
+    ref: 'guest-language.md § Statements',
+    rule: [
+      'An HVM guest has no mmu_update: the HVM hypercall table has no entry for it, so the call',
+      'returns -ENOSYS (-EPERM from CPL 3, where hvm_hypercall refuses every hypercall).',
+    ],
+  },
+  update_va_mapping: {
+    chain: ['hvm_hypercall'],
+    ref: 'guest-language.md § Statements',
+    rule: [
+      'An HVM guest has no update_va_mapping: the HVM hypercall table has no entry for it, so the',
+      'call returns -ENOSYS (-EPERM from CPL 3).',
+    ],
+  },
+  mmuext: {
+    chain: ['hvm_hypercall', 'do_mmuext_op'],
+    ref: 'guest-language.md § Statements',
+    rule: [
+      'For an HVM guest the paging code keeps the reference counts, so the pin and unpin operations',
+      'are accepted and do nothing (rc 0); every other operation returns -EOPNOTSUPP; from CPL 3 the',
+      'call is refused with -EPERM.',
+    ],
+  },
+};
+
+function ruleOf(events: readonly EngineEvent[], hvm: boolean): HandlerRule | undefined {
+  const h = events.find((e) => e.class === 'hypercall' || e.class === 'hypercall_result');
+  if (h === undefined || (h.class !== 'hypercall' && h.class !== 'hypercall_result')) return undefined;
+  return hvm ? HVM_RULES[h.name] : RULES[h.op ?? h.name];
+}
+
+/** Whether the domain that made the step's hypercall is an HVM one. */
+export function stepIsHvm(engine: Engine, events: readonly EngineEvent[]): boolean {
+  const first = events[0];
+  return first !== undefined && engine.machine.domain(first.domain)?.isHvm === true;
+}
+
 /** The chain of the last explanation of the step (`WHAT — CHAIN[: RESULT]`), as function names. */
 function explainedChain(events: readonly EngineEvent[]): string[] {
   for (let i = events.length - 1; i >= 0; i--) {
@@ -123,9 +169,8 @@ function hypercallOf(events: readonly EngineEvent[]): string | null {
 }
 
 /** `do_mmu_update → mod_l1_entry → get_page_from_l1e`: the handler chain of a step's events. */
-export function handlerChain(events: readonly EngineEvent[]): string {
-  const call = hypercallOf(events);
-  const chain = [...(call !== null ? (RULES[call]?.chain ?? []) : [])];
+export function handlerChain(events: readonly EngineEvent[], hvm: boolean): string {
+  const chain = [...(ruleOf(events, hvm)?.chain ?? [])];
   const deeper = explainedChain(events);
   const functions = events
     .map((e) => (e as { xen_function?: string | null }).xen_function)
@@ -140,11 +185,10 @@ export function isHypercallStep(events: readonly EngineEvent[]): boolean {
 }
 
 /** The read-only text of the hypervisor frame for the step that logged `events`. */
-export function hypervisorDocument(step: number, events: readonly EngineEvent[]): string {
-  const call = hypercallOf(events);
-  const rule = call !== null ? RULES[call] : undefined;
+export function hypervisorDocument(step: number, events: readonly EngineEvent[], hvm: boolean): string {
+  const rule = ruleOf(events, hvm);
   const lines = [
-    `; ${handlerChain(events)} — step ${step} (read-only: the hypervisor's side of the step)`,
+    `; ${handlerChain(events, hvm)} — step ${step} (read-only: the hypervisor's side of the step)`,
     '',
   ];
   if (rule !== undefined) {

@@ -8,7 +8,7 @@ import { AdapterError, optionalInt, requireInt, requireObject, requireString } f
 import type { EngineEvent } from '../engine/events/eventTypes';
 import type { Debuggee } from './debuggee';
 import { exceptionInfoBody } from './debuggee';
-import { handlerChain, hypervisorDocument } from './hypervisorFrame';
+import { handlerChain, hypervisorDocument, stepIsHvm } from './hypervisorFrame';
 import { parseMemoryReference, readMemory as readBytes } from './memory';
 
 export function threadArg(d: Debuggee, args: unknown, command: string): number {
@@ -140,7 +140,8 @@ export function stackTrace(
   if (event === null) return { stackFrames: guest, totalFrames: guest.length };
   // Stopped in the hypervisor: a frame for its handler on top of the guest's, whose source is the
   // read-only text of the rule it applies (`source` request, reference = the position).
-  const chain = handlerChain(d.run.lastStepEvents());
+  const events = d.run.lastStepEvents();
+  const chain = handlerChain(events, stepIsHvm(d.engine, events));
   const source = new Source(`xen: ${chain}`, undefined, d.run.position, 'hypervisor (read-only)');
   const xen = new StackFrame((t + 1) * 100_000 + HYPERVISOR_FRAME, `[hypervisor] ${event.class}: ${chain}`, source, 1, 1); // prettier-ignore
   return { stackFrames: [xen, ...guest], totalFrames: guest.length + 1 };
@@ -172,7 +173,8 @@ export function source(
       'unknownReference',
       `no hypervisor source ${String(ref)} at step ${d.run.position}`,
     );
-  return { content: hypervisorDocument(step, d.run.eventsOf(rec)), mimeType: 'text/plain' };
+  const events = d.run.eventsOf(rec);
+  return { content: hypervisorDocument(step, events, stepIsHvm(d.engine, events)), mimeType: 'text/plain' };
 }
 
 export function scopes(

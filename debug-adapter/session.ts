@@ -13,7 +13,7 @@ import { formatTraceLine } from '../engine/events/eventJson';
 import { formatDiagnostic } from '../engine/language';
 import { AdapterError, asAdapterError, optionalInt, requireInt, requireObject, requireString, toErrorMessage } from './adapterError'; // prettier-ignore
 import { customRequest } from './customRequests';
-import { handlerChain, isHypercallStep } from './hypervisorFrame';
+import { handlerChain, isHypercallStep, stepIsHvm } from './hypervisorFrame';
 import { parseMemoryReference, writeMemory } from './memory';
 import * as requests from './inspectionRequests';
 import { CAPABILITIES, createDebuggee } from './debuggee';
@@ -134,7 +134,10 @@ export class PagewalkSession extends DebugSession {
       stop.reason === 'step' && d.stepInPending === stop.thread && isHypercallStep(d.run.lastStepEvents());
     d.hypervisorThread = entered ? stop.thread : null;
     d.stepInPending = null;
-    const text = entered ? `in the hypervisor: ${handlerChain(d.run.lastStepEvents())}` : stop.text;
+    const events = d.run.lastStepEvents();
+    const text = entered
+      ? `in the hypervisor: ${handlerChain(events, stepIsHvm(d.engine, events))}`
+      : stop.text;
     const ev = new StoppedEvent(
       stop.reason,
       stop.thread + 1,
@@ -154,6 +157,7 @@ export class PagewalkSession extends DebugSession {
 
   private onEnd(): void {
     const d = this.d;
+    d.stepInPending = null;
     const failed = d.engine.events.some((e) => e.class === 'expect_failed');
     const errored = d.engine.output.some((l) => l.stream === 'stderr');
     this.sendEvent(new ExitedEvent(failed ? 1 : errored ? 3 : 0));
@@ -345,6 +349,7 @@ export class PagewalkSession extends DebugSession {
     this.handle(response, () => {
       const d = this.stopped();
       const t = this.thread(args, 'stepBack');
+      d.stepInPending = null;
       const depth = d.run.depth(t);
       const target = d.run.findBack((rec) => rec.thread === t && rec.depthBefore <= Math.max(depth, 1));
       setImmediate(() => d.run.backTo(target, 'step', t));
@@ -358,6 +363,7 @@ export class PagewalkSession extends DebugSession {
     this.handle(response, () => {
       const d = this.stopped();
       const t = this.thread(args, 'reverseContinue');
+      d.stepInPending = null;
       setImmediate(() => d.run.reverseContinue(t));
     });
   }
@@ -406,6 +412,7 @@ export class PagewalkSession extends DebugSession {
       if (!command.startsWith('pagewalk/'))
         throw new AdapterError('unsupported', `unknown request '${command}'`);
       const d = this.stopped();
+      d.stepInPending = null; // a reverse request's stop is no step into a hypercall
       return customRequest(d, command, args) as DebugProtocol.Response['body'];
     });
   }
