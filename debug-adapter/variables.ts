@@ -2,9 +2,10 @@
  * Scopes and variables of a stopped vCPU: Locals (the frame's variables), Registers (CR0/CR3/CR4
  * with their decoded bits as children, mode, rc, done, fault*), Domain, Page tables (lazily from
  * CR3, runs of not-present entries merged), Shadows (an HVM shadow domain's shadow pages), Frames
- * (the domain's frames, paged with `indexedVariables`) and TLB (stale entries marked). Handles are valid until the next resume
- * (`reset`), as DAP allows; each expandable value registers a thunk, so nothing is computed until
- * the client expands it.
+ * (the domain's frames, paged with `indexedVariables`) and TLB (stale entries marked). Each
+ * expandable value registers a thunk, so nothing is computed until the client expands it; thunks
+ * last until the next resume (`reset`), as DAP allows, but the *number* of a handle is kept per
+ * thing shown (a frame's scope, a table), so subtrees keep their references across stops.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Engine } from '../engine/engine';
@@ -37,32 +38,41 @@ const FAULT_NAMES: Record<string, string> = { '0': 'NOFAULT', '13': 'GP', '14': 
 export class Variables {
   private thunks = new Map<number, Thunk>();
   private contexts = new Map<number, HandleContext>();
+  /**
+   * A handle per *what it shows* (a scope of a frame, a table of a domain, …), kept across stops, so
+   * a client sees the same reference for the same subtree after every stop and keeps it expanded.
+   */
+  private readonly refs = new Map<string, number>();
   private next = 1;
 
   constructor(private readonly engine: Engine) {}
 
+  /** At a stop or resume: the children are computed again when next asked (numbers stay). */
   reset(): void {
     this.thunks.clear();
     this.contexts.clear();
-    this.next = 1;
   }
 
   scopes(thread: number, frameIndex: number): DebugProtocol.Scope[] {
     const { vcpu, domain } = this.vcpuOf(thread);
     const scope = (name: string, thunk: Thunk, expensive = false, hint?: 'locals' | 'registers') => ({
       name,
-      variablesReference: this.handle(thunk),
+      variablesReference: this.handle(`scope:${thread}:${frameIndex}:${name}`, thunk),
       expensive,
       presentationHint: hint,
     });
     return [
       {
         name: 'Locals',
-        variablesReference: this.handle(() => this.locals(thread, frameIndex), {
-          kind: 'locals',
-          thread,
-          frameIndex,
-        }),
+        variablesReference: this.handle(
+          `scope:${thread}:${frameIndex}:Locals`,
+          () => this.locals(thread, frameIndex),
+          {
+            kind: 'locals',
+            thread,
+            frameIndex,
+          },
+        ),
         expensive: false,
         presentationHint: 'locals',
       },
@@ -72,10 +82,14 @@ export class Variables {
       ...(domain.model instanceof ShadowModel ? [scope('Shadows', () => this.shadows(domain), true)] : []),
       {
         name: 'Frames',
-        variablesReference: this.handle((start, count) => this.frames(domain, start, count), {
-          kind: 'frames',
-          domain,
-        }),
+        variablesReference: this.handle(
+          `frames:${domain.name}`,
+          (start, count) => this.frames(domain, start, count),
+          {
+            kind: 'frames',
+            domain,
+          },
+        ),
         expensive: true,
         indexedVariables: domain.frames,
       },
@@ -91,7 +105,7 @@ export class Variables {
     return {
       name: `Event (${event.class})`,
       expensive: false,
-      variablesReference: this.handle(() =>
+      variablesReference: this.handle(`event:${event.domain}.${event.vcpu}`, () =>
         Object.entries(fields).map(([name, value]) => ({ name, value: show(value), variablesReference: 0 })),
       ),
     };
@@ -114,8 +128,12 @@ export class Variables {
     return this.contexts.get(ref);
   }
 
-  private handle(thunk: Thunk, context?: HandleContext): number {
-    const ref = this.next++;
+  private handle(key: string, thunk: Thunk, context?: HandleContext): number {
+    let ref = this.refs.get(key);
+    if (ref === undefined) {
+      ref = this.next++;
+      this.refs.set(key, ref);
+    }
     this.thunks.set(ref, thunk);
     if (context) this.contexts.set(ref, context);
     return ref;
@@ -148,7 +166,7 @@ export class Variables {
         name,
         value: bits ? `${formatValue(value)} [${set.join(' ')}]` : formatValue(value),
         evaluateName: name,
-        variablesReference: bits ? this.handle(children) : 0,
+        variablesReference: bits ? this.handle(`cr:${thread}:${name}`, children) : 0,
         memoryReference: reg === 3 ? `gpa:${domain.name}:${formatValue(value & ~0xfffn)}` : undefined,
       };
     };
@@ -216,7 +234,14 @@ export class Variables {
       variablesReference:
         mfn < 0
           ? 0
-          : this.handle(() => this.tableEntries(domain, mfn, level, vaBase), { kind: 'table', mfn }),
+          : this.handle(
+              `table:${mfn}:${level}:${vaBase}`,
+              () => this.tableEntries(domain, mfn, level, vaBase),
+              {
+                kind: 'table',
+                mfn,
+              },
+            ),
       memoryReference: mfn < 0 ? undefined : `ma:${formatValue(BigInt(mfn) << 12n)}`,
     };
   }
@@ -311,7 +336,7 @@ export class Variables {
     return pages.map((sp) => ({
       name: `gfn ${formatValue(BigInt(sp.gfn))} ${sp.type}`,
       value: `smfn ${formatValue(BigInt(sp.smfn))} refs ${sp.refs}${sp.pinned ? ' pinned' : ''}${model.outOfSync(BigInt(sp.gfn)) ? ' out of sync' : ''}`,
-      variablesReference: this.handle(() => this.shadowEntries(sp.smfn)),
+      variablesReference: this.handle(`shadow:${sp.smfn}`, () => this.shadowEntries(sp.smfn)),
       memoryReference: `ma:${formatValue(BigInt(sp.smfn) << 12n)}`,
     })); // prettier-ignore
   }

@@ -227,3 +227,24 @@ describe('page tables', () => {
     expect(pair.body.note).toMatch(/HAP domain has no shadow page tables/);
   });
 });
+
+describe('variable references', () => {
+  it('stay the same across stops, so expanded subtrees stay expanded, and show the new state', async () => {
+    await stopAtLine('stale-hap.guest', 13);
+    const path = async (): Promise<DebugProtocol.Variable[]> => {
+      const [pml4] = await children((await scope('Page tables')).variablesReference);
+      const l4e = await children(pml4.variablesReference);
+      const l3e = await children(l4e[0].variablesReference);
+      const l2e = await children(l3e[0].variablesReference);
+      return [pml4, l4e[0], l3e[0], l2e[0]];
+    };
+    const before = await path();
+    const entry1 = async (): Promise<string> =>
+      (await children(before[3].variablesReference)).find((e) => e.name === '[1]')?.value ?? '';
+    expect(await entry1()).toMatch(/^0x5023 /);
+    await untilStopped(dc, () => dc.nextRequest({ threadId: 1 })); // rewrites L1 entry 1
+    const after = await path();
+    expect(after.map((v) => v.variablesReference)).toEqual(before.map((v) => v.variablesReference));
+    expect(await entry1()).toMatch(/^0x6003 /);
+  });
+});
