@@ -17,7 +17,7 @@ import { describeResync, describeSyncOnly } from './shadowExplanations';
 import { leafTarget } from './shadowFacts';
 import { propagateL1 } from './shadowPropagate';
 import { shadowSetL1 } from './shadowSet';
-import { OOS_FIXUPS, OOS_PAGES } from './shadowTypes';
+import { OOS_FIXUPS, OOS_PAGES, upSmfn } from './shadowTypes';
 import { removeAllWriteMappings, removeWriteAccessFromSl1p } from './writeAccess';
 
 export type ResyncTrigger = ResyncFields['trigger'];
@@ -176,16 +176,15 @@ function resyncL1(ctx: ShadowContext, slot: OosSlot): number[] {
 
 /**
  * `shadow_sync_other_vcpus` (end of `sh_update_cr3`, R6.5): the other vCPUs' OOS frames get their
- * shadows updated from the guest but stay out of sync — no write-access removal, no flush. Xen may
- * skip a frame whose only L1 shadow is reachable solely through another top-level shadow
- * (`sh_safe_not_to_sync`); that needs L3 pinning off and is not modelled (the model updates it too).
- * Logged as `resync` with trigger `cr3` (Xen's TRC_SHADOW_RESYNC_ONLY record).
+ * shadows updated from the guest but stay out of sync — no write-access removal, no flush — except a
+ * frame `sh_safe_not_to_sync` proves unreachable from this vCPU's new top-level shadow. Logged as
+ * `resync` with trigger `cr3` (Xen's TRC_SHADOW_RESYNC_ONLY record).
  */
 export function syncOtherVcpus(ctx: ShadowContext, v: Vcpu): void {
   for (let vi = 0; vi < ctx.vcpus.length; vi++) {
     if (vi === v.index) continue;
     for (const slot of ctx.vcpus[vi].oos) {
-      if (slot === null) continue;
+      if (slot === null || safeNotToSync(ctx, v, slot.gfn)) continue;
       const entries = resyncL1(ctx, slot);
       ctx.emitCaused({
         class: 'resync',
@@ -196,4 +195,22 @@ export function syncOtherVcpus(ctx: ShadowContext, v: Vcpu): void {
       });
     }
   }
+}
+
+/**
+ * `sh_safe_not_to_sync`: the frame's L1 shadow has one reference, recorded by its up-pointer, from an
+ * L2 shadow with one reference from an unpinned L3 shadow with one reference from an L4 shadow that is
+ * not the one `v` runs on. Only then can no TLB entry of `v` come through it. While L3 shadows are
+ * pinned (R3.4a) they have no up-pointer, so this never holds.
+ */
+function safeNotToSync(ctx: ShadowContext, v: Vcpu, gfn: number): boolean {
+  let sp = ctx.hash.lookup(gfn, 'l1');
+  for (const type of ['l1', 'l2', 'l3'] as const) {
+    if (sp === undefined || sp.type !== type || sp.refs !== 1 || sp.up === 0) return false;
+    if (type === 'l3' && (sp.pinned || !ctx.hasUpPointer('l3'))) return false;
+    const parent = upSmfn(sp.up);
+    if (type === 'l3') return parent !== ctx.vcpuState(v).top;
+    sp = ctx.hash.page(parent);
+  }
+  return false;
 }

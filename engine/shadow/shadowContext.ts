@@ -23,7 +23,7 @@ import type { OosSlot } from './outOfSync';
 import { ShadowHash } from './shadowHash';
 import type { ShadowHashSnapshot } from './shadowHash';
 import type { FixupFlag, ShadowPage, ShadowType } from './shadowTypes';
-import { OOS_PAGES, SHADOW_LEVEL } from './shadowTypes';
+import { OOS_PAGES, SHADOW_LEVEL, upEntry } from './shadowTypes';
 import { UnpagedMap } from './unpagedMap';
 
 export interface ShadowVcpuState {
@@ -136,7 +136,7 @@ export class ShadowContext {
     const smfn = this.machine.takeFreeFrame();
     if (smfn < 0) this.crash('out of shadow memory');
     this.memory.fillZero(smfn);
-    const sp: ShadowPage = { type, gfn, smfn, refs: 0, pinned: false };
+    const sp: ShadowPage = { type, gfn, smfn, refs: 0, pinned: false, up: 0 };
     if (type !== 'fl1') {
       // shadow_promote: an out-of-sync frame is resynced before it gets another shadow type.
       if (this.isOutOfSync(gfn)) resyncPage(this, gfn, 'promote');
@@ -154,15 +154,26 @@ export class ShadowContext {
     if (l4s <= 2 * this.domain.config.vcpus) return;
     this.l3Pinning = false;
     for (const sp of [...this.hash.all()]) if (sp.type === 'l3' && sp.pinned) this.unpin(sp);
+    // sh_reset_l3_up_pointers: the L3 shadows start keeping up-pointers from scratch.
+    for (const sp of this.hash.all()) if (sp.type === 'l3') sp.up = 0;
+  }
+
+  /** `sh_type_has_up_pointer`: every type that cannot be pinned (L3 only once L3 pinning is off). */
+  hasUpPointer(type: ShadowType): boolean {
+    return type === 'l3' ? !this.l3Pinning : type !== 'l4';
   }
 
   // ---- references ----
 
-  getRef(sp: ShadowPage): void {
+  /** `sh_get_ref`; `entry` is the shadow entry taking it (`upEntry`), 0 for a pin or a vCPU. */
+  getRef(sp: ShadowPage, entry = 0): void {
+    if (entry !== 0 && sp.up === 0 && this.hasUpPointer(sp.type)) sp.up = entry;
     sp.refs++;
   }
 
-  putRef(sp: ShadowPage): void {
+  /** `sh_put_ref`; `entry` as for `getRef`. */
+  putRef(sp: ShadowPage, entry = 0): void {
+    if (entry !== 0 && sp.up === entry && this.hasUpPointer(sp.type)) sp.up = 0;
     sp.refs--;
     if (sp.refs < 0) throw new Error(`shadow refcount below zero: ${sp.type} of gfn ${sp.gfn}`);
     if (sp.refs === 0) this.destroy(sp);
@@ -188,14 +199,14 @@ export class ShadowContext {
     if (unshadowed && this.isOutOfSync(sp.gfn)) oosRemove(this, sp.gfn);
     if (SHADOW_LEVEL[sp.type] > 1) {
       const words = this.memory.frameWords(sp.smfn);
-      const children: ShadowPage[] = [];
+      const children: { child: ShadowPage; entry: number }[] = [];
       for (let i = 0; i < 512; i++) {
         const lo = words[i << 1];
         if ((lo & PTE_P) === 0) continue;
         const child = this.hash.page(entryFrame(lo, words[(i << 1) | 1]));
-        if (child !== undefined) children.push(child);
+        if (child !== undefined) children.push({ child, entry: upEntry(sp.smfn, i) });
       }
-      for (const child of children) this.putRef(child);
+      for (const { child, entry } of children) this.putRef(child, entry);
     }
     this.machine.giveBackFrame(sp.smfn);
   }

@@ -10,6 +10,7 @@ import type { ShadowContext } from './shadowContext';
 import type { EntryHalves } from './shadowPropagate';
 import { isMagicMmio, permsStrictlyIncreased } from './shadowPropagate';
 import type { ShadowPage } from './shadowTypes';
+import { upEntry } from './shadowTypes';
 
 /**
  * An L4/L3/L2 entry of shadow `table`. Returns whether the change needs a TLB flush
@@ -31,7 +32,7 @@ export function shadowSetUpper(
     const child = ctx.hash.page(entryFrame(lo, hi));
     if (child === undefined)
       throw new Error(`shadow entry names smfn ${entryFrame(lo, hi)}, which is no shadow`);
-    ctx.getRef(child);
+    ctx.getRef(child, upEntry(table.smfn, index));
     if (table.type === 'l4' && ctx.l3Pinning) ctx.pin(child);
     if (table.type === 'l2' && child.type === 'l1' && ctx.isOutOfSync(child.gfn))
       resyncPage(ctx, child.gfn, 'l2_install');
@@ -41,7 +42,7 @@ export function shadowSetUpper(
   const oldSmfn = entryFrame(oldLo, oldHi);
   const flush = oldSmfn !== entryFrame(lo, hi) || !permsStrictlyIncreased(oldLo, oldHi, lo, hi);
   const old = ctx.hash.page(oldSmfn);
-  if (old !== undefined) ctx.putRef(old);
+  if (old !== undefined) ctx.putRef(old, upEntry(table.smfn, index));
   return flush;
 }
 

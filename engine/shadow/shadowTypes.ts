@@ -48,6 +48,22 @@ export interface ShadowPage {
   /** References (R3.5): present shadow entries pointing at it, its pin, vCPUs using it as top level. */
   refs: number;
   pinned: boolean;
+  /**
+   * Xen's up-pointer (`u.sh.up`, kept only by shadows that cannot be pinned): the shadow entry that
+   * took a reference while none was recorded, as `upEntry(smfn, index)`; 0 when none. It is cleared
+   * when that entry drops its reference, so a shadow with one reference may still have none.
+   */
+  up: number;
+}
+
+/** The key of shadow entry `index` of the shadow in `smfn`, as an up-pointer (never 0). */
+export function upEntry(smfn: number, index: number): number {
+  return smfn * 512 + index + 1;
+}
+
+/** The shadow frame an up-pointer names. */
+export function upSmfn(up: number): number {
+  return Math.floor((up - 1) / 512);
 }
 
 /** `PREFETCH_DISTANCE` (multi.c). */

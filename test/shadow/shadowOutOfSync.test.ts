@@ -435,4 +435,44 @@ describe('R6.5 resync triggers', () => {
     expect(k.sentry(3, 'l1', 0)).toBe(leaf(k.mfn(5), P | RW | US | A));
     expect(k.r.stdout).toEqual([maHex(k, 5)]);
   });
+
+  it('… unless the frame is reachable only through another vCPU’s tables once L3 pinning is off (sh_safe_not_to_sync)', () => {
+    const setup = [
+      ...SETUP.slice(0, 6),
+      ...[20, 21, 22, 23, 24].map((g) => `    write pte_addr(${g}, 0), gpa(1) | P | RW | US`),
+      '    write pte_addr(30, 0), gpa(31) | P | RW | US',
+      '    write pte_addr(31, 0), gpa(32) | P | RW | US',
+      '    write pte_addr(32, 0), gpa(33) | P | RW | US',
+      '    write pte_addr(33, 0), gpa(4) | P | RW | US | A | D',
+      '    write pte_addr(33, 1), gpa(33) | P | RW | US',
+      ...SETUP.slice(6),
+    ];
+    const src = prog(
+      [
+        // Six L4 shadows with two vCPUs: making the sixth ends L3 pinning (R3.4a).
+        ...[20, 21, 22, 23, 24, 0].map((g) => `    mov cr3, gpa(${g})`),
+        '    for i in 0..15',
+        '    end',
+        '    mov cr3, cr3   ; @t',
+        '    expect out_of_sync(33)',
+        'end',
+        'vcpu g.1',
+        '    for i in 0..30',
+        '    end',
+        '    mov cr3, gpa(30)',
+        '    mov cr0, cr0 | PG | WP',
+        '    let x = read64(0)',
+        '    write 0x1000, gpa(5) | P | RW | US | A | D   ; @unsync',
+      ].join('\n'),
+      'domain g hvm memory=16M vcpus=2',
+      setup,
+    );
+    const k = kit(src);
+    clean(k);
+    expect(k.at('@unsync')).toMatchObject([{ class: 'fixup', vcpu: 1, gfn: 33, flags: ['unsync'] }]);
+    expect(k.shadow(31, 'l3')).toMatchObject({ pinned: false, refs: 1 });
+    // Left alone: no record, and the shadow entry still maps gfn 4.
+    expect(k.at('@t')).toMatchObject([{ class: 'cr_write', vcpu: 0, reg: 3 }]);
+    expect(k.sentry(33, 'l1', 0)).toBe(leaf(k.mfn(4), P | RW | US | A));
+  });
 });
