@@ -16,7 +16,8 @@
  *   and the debugger can show them), but the bookkeeping Xen keeps in `struct page_info` (type,
  *   reference count, pin, up-pointer, back-pointer) lives in `ShadowPage` records, found through a
  *   hash keyed by (guest frame, type) and by shadow frame.
- * - Up-pointers are not kept: removing a shadow clears every entry that points at it (R7.1's Choice).
+ * - Up-pointers are kept as Xen keeps them (they decide `sh_safe_not_to_sync`), but removing a shadow
+ *   clears every entry that points at it rather than only the recorded one (R7.1's Choice).
  * - Xen's writable-mapping heuristics, the shadow memory reclaim (`_shadow_prealloc`), the virtual
  *   TLB and fast emulation are left out (hvm-paging.md §11): they change how fast Xen finds
  *   things, not what the guest sees.
