@@ -21,6 +21,22 @@ describe('hypercalls and threads', () => {
     expect(await evaluate(dc, 'rc')).toBe('0x0');
   });
 
+  it('stops before hypercalls and ops named by function breakpoints, with hit conditions', async () => {
+    await launchStopped(dc, 'pv-tables.guest', () =>
+      dc.setFunctionBreakpointsRequest({
+        breakpoints: [{ name: 'mmu_update', hitCondition: '== 3' }, { name: 'pin_l4_table' }],
+      }),
+    );
+    let ev = await untilStopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    expect([ev.body.reason, ev.body.text]).toEqual(['function breakpoint', 'mmu_update']);
+    expect((await topFrame(dc)).line).toBe(15); // the third mmu_update, before it runs
+    expect(await evaluate(dc, 'type_count(mfn(l2))')).toBe('0x1');
+    ev = await untilStopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    expect(ev.body.text).toBe('mmuext pin_l4_table');
+    expect((await topFrame(dc)).line).toBe(16);
+    expect(await evaluate(dc, 'type_of(mfn(l4)) == NONE')).toBe('0x1');
+  });
+
   it('stops after a refused hypercall with the errno in words, with a condition on rc', async () => {
     await launchStopped(dc, 'hypercall.guest', () =>
       dc.setExceptionBreakpointsRequest({
