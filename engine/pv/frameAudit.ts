@@ -69,15 +69,29 @@ export function auditFrames(machine: Machine): AuditResult {
     }
   }
 
-  const check = new Set<number>(frames);
-  for (const mfn of recount.general.keys()) check.add(mfn);
+  // Every domain frame of a written chunk, and every other frame something holds a reference to.
+  const check = frames;
+  for (const mfn of recount.general.keys()) {
+    if (!ft.isChunkTouched(mfn) || machine.layout.domainOf(mfn) === undefined) check.push(mfn);
+  }
+  const poolFrames = machine.layout.poolFrames;
   for (const mfn of check) {
     if (!ft.isValid(mfn)) continue;
+    if (mfn >= poolFrames) continue; // the hypervisor's frames keep fixed values (R1.4)
     const owner = ft.owner(mfn);
-    const layout = machine.layout;
-    if (mfn >= layout.poolFrames) continue; // the hypervisor's frames keep fixed values (R1.4)
     const isDomain = owner !== 0 && owner !== DOMID_XEN;
-    const expectRef = (isDomain ? 1 : 0) + (recount.general.get(mfn) ?? 0);
+    const held = recount.general.get(mfn);
+    // A fresh frame nothing holds (most of them): allocation reference only, no type, no pin.
+    if (
+      held === undefined &&
+      ft.refCount(mfn) === (isDomain ? 1 : 0) &&
+      ft.typeCount(mfn) === 0 &&
+      ft.type(mfn) === PageType.None &&
+      !ft.validated(mfn) &&
+      !ft.pinned(mfn)
+    )
+      continue;
+    const expectRef = (isDomain ? 1 : 0) + (held ?? 0);
     if (ft.refCount(mfn) !== expectRef) {
       report(
         'R1.3',
@@ -140,6 +154,11 @@ function touchedDomainFrames(machine: Machine): number[] {
   return out;
 }
 
+/** Built only for a report: the audit runs after every step under the debugger's filter. */
+function entryName(level: number, index: number, table: number): string {
+  return `L${level} entry ${index} of mfn ${hex(table)}`;
+}
+
 /** Counts the references held by entries 0 … limit−1 of a table and checks each entry (R3). */
 function scanTable(
   ctx: PvContext,
@@ -158,12 +177,12 @@ function scanTable(
     if (level === 4 && isXenL4Slot(i)) continue;
     const hi = words[(i << 1) | 1];
     const target = entryMfn(lo, hi);
-    const where = `L${level} entry ${i} of mfn ${hex(table)}`;
-    if ((lo & PTE_US) === 0) report('R3.8', table, `${where} is present without US`);
+    if ((lo & PTE_US) === 0) report('R3.8', table, `${entryName(level, i, table)} is present without US`);
     if (level === 1) {
-      if ((lo & L1_DISALLOW_LO) !== 0) report('R3.1', table, `${where} has a flag L1_DISALLOW_MASK forbids`);
+      if ((lo & L1_DISALLOW_LO) !== 0)
+        report('R3.1', table, `${entryName(level, i, table)} has a flag L1_DISALLOW_MASK forbids`);
       if (!ft.isValid(target)) {
-        report('R3.3', table, `${where} maps mfn ${hex(target)}, which does not exist`);
+        report('R3.3', table, `${entryName(level, i, table)} maps mfn ${hex(target)}, which does not exist`);
         continue;
       }
       const tOwner = ft.owner(target);
@@ -174,27 +193,36 @@ function scanTable(
         report(
           'R3.3',
           target,
-          `${where} maps mfn ${hex(target)} writable, but it is an L${tType} page table`,
+          `${entryName(level, i, table)} maps mfn ${hex(target)} writable, but it is an L${tType} page table`,
         );
       }
       continue;
     }
     if ((lo & UPPER_DISALLOW_LO) !== 0)
-      report('R3.1', table, `${where} has a flag the L${level} mask forbids`);
+      report('R3.1', table, `${entryName(level, i, table)} has a flag the L${level} mask forbids`);
     if (target === table) {
-      if ((lo & PTE_RW) !== 0) report('R3.6', table, `${where} is a writable self-map`);
+      if ((lo & PTE_RW) !== 0) report('R3.6', table, `${entryName(level, i, table)} is a writable self-map`);
       continue;
     }
     if (!ft.isValid(target) || ft.owner(target) !== owner) {
-      report('R3.4', table, `${where} names mfn ${hex(target)}, which domain ${owner} does not own`);
+      report(
+        'R3.4',
+        table,
+        `${entryName(level, i, table)} names mfn ${hex(target)}, which domain ${owner} does not own`,
+      );
       continue;
     }
     recount.add(target, 1, 1);
     const tType = ft.type(target);
     if (tType === level) {
-      if ((lo & PTE_RW) !== 0) report('R3.6', table, `${where} is a writable linear entry`);
+      if ((lo & PTE_RW) !== 0)
+        report('R3.6', table, `${entryName(level, i, table)} is a writable linear entry`);
     } else if (tType !== level - 1) {
-      report('R3.4', table, `${where} names mfn ${hex(target)} of type ${tType}, not an L${level - 1} table`);
+      report(
+        'R3.4',
+        table,
+        `${entryName(level, i, table)} names mfn ${hex(target)} of type ${tType}, not an L${level - 1} table`,
+      );
     }
   }
 }

@@ -60,6 +60,15 @@ function fieldsOf(c: FrameChunk, i: number): FrameFields {
   };
 }
 
+function sameSlot(x: FrameChunk, y: FrameChunk, i: number): boolean {
+  return (
+    x.owner[i] === y.owner[i] &&
+    x.refCount[i] === y.refCount[i] &&
+    x.typeCount[i] === y.typeCount[i] &&
+    x.flags[i] === y.flags[i]
+  );
+}
+
 /** Bits R3.8 may add to an accepted present entry (low half: US, G, A; high half: bit 52). */
 const ADJUST_LO = 0x4 | 0x100 | 0x20;
 const ADJUST_HI = 0x100000;
@@ -82,6 +91,7 @@ export function refusalDiff(
     if (x === y) continue;
     const base = key * FRAME_CHUNK_SIZE;
     for (let i = 0; i < FRAME_CHUNK_SIZE && base + i < machine.frameTable.frameCount; i++) {
+      if (x !== undefined && y !== undefined && sameSlot(x, y, i)) continue;
       const a = frameIn(machine, before, base + i);
       const b = frameIn(machine, after, base + i);
       const mfn = `mfn 0x${(base + i).toString(16)}`;
