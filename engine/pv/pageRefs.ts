@@ -60,7 +60,6 @@ export function getPageType(ctx: PvContext, mfn: number, type: PageType, holder:
   }
   if (count === 0) {
     if (current !== type) {
-      flushOnTypeChange(ctx, mfn);
       ft.setType(mfn, type);
       ft.setValidated(mfn, false);
       const c = ctx.envelope;
@@ -74,6 +73,8 @@ export function getPageType(ctx: PvContext, mfn: number, type: PageType, holder:
         from: PAGE_NAMES[current],
         to: PAGE_NAMES[type],
       });
+      // R10.4's flush, logged after the type change that caused it (events.md: `tlb_flush`).
+      flushOnTypeChange(ctx, mfn);
     }
     chunk.typeCount[slot] = 1;
     ctx.refEvent(true, mfn, 'type', holder);

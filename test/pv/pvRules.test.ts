@@ -900,8 +900,8 @@ describe('rules without a test above', () => {
     ]);
   });
 
-  it('R14.3: the example of the semantics page', () => {
-    runPv(
+  it('R14.3: the example of the semantics page, with the refusal event of events.md §2', () => {
+    const r = runPv(
       `
 domain web pv memory=16M
 vcpu web
@@ -917,5 +917,34 @@ end
 `,
       { audit: true },
     );
+    expect(r.stderr).toEqual([]);
+    const refusal = eventsOf(r, 'refusal')[0] as unknown as Record<string, unknown>;
+    expect([refusal.rule, refusal.xen_function, refusal.rc]).toEqual([
+      'R3.3',
+      'get_page_from_l1e',
+      (1n << 64n) - 16n,
+    ]);
+    expect(refusal.explanation).toMatch(
+      /^L1 entry 1 of mfn 0x[0-9a-f]+ would map mfn 0x[0-9a-f]+ writable, but mfn 0x[0-9a-f]+ is an L2 page table \(type count 1, pinned\) — get_page_from_l1e → get_page_type: -EBUSY$/,
+    );
+    const step = (refusal as { step: number }).step;
+    expect(r.events.filter((e) => e.step === step).map((e) => e.class)).toEqual([
+      'hypercall',
+      'ref_taken',
+      'ref_dropped',
+      'refusal',
+      'hypercall_result',
+    ]);
+  });
+
+  it('R10.4/events.md: a type change is logged before the flush it causes', () => {
+    const r = run(`
+    let l1 = alloc()
+    mmuext pin_l1_table, mfn(l1)
+    expect rc == 0`);
+    const step = (eventsOf(r, 'pin')[0] as unknown as { step: number }).step;
+    const classes = r.events.filter((e) => e.step === step).map((e) => e.class);
+    expect(classes.indexOf('type_change')).toBeGreaterThanOrEqual(0);
+    expect(classes.indexOf('tlb_flush')).toBe(classes.indexOf('type_change') + 1);
   });
 });
