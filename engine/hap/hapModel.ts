@@ -27,6 +27,7 @@ import {
   checkCr4Write,
   hapCr4InterceptMask,
   isCr4ModeChange,
+  refuseCrWriteAtCpl3,
 } from '../hvm/hvmControlRegisters';
 import { hvmMmuext, hvmMmuUpdate, hvmUpdateVaMapping } from '../hvm/hvmHypercalls';
 import type { Domain } from '../machine/domain';
@@ -334,22 +335,7 @@ export class HapModel implements DomainModel {
     const old = reg === 0 ? s.cr0 : reg === 3 ? s.cr3 : s.cr4;
     const base = { class: 'cr_write' as const, reg, old, value, shadow_made: null };
     if (v.user) {
-      log.append({
-        ...base,
-        ok: false,
-        intercepted: false,
-        mode_change: false,
-        tlb_flush: 'none',
-        explanation: `mov cr${reg}, ${hex(value)} at CPL 3 is refused before any intercept — hardware: #GP`,
-      });
-      raiseGeneralProtection(log, v, {
-        access: null,
-        va: null,
-        cause: 'privileged',
-        rule: 'R2.1',
-        what: `mov cr${reg} at CPL 3`,
-        chain: 'hardware',
-      });
+      refuseCrWriteAtCpl3(log, v, reg, old, value);
       return;
     }
     if (reg === 3) {

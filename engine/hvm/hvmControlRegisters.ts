@@ -7,6 +7,10 @@
  *   CR4 bits valid for the guest (hvm_cr4_guest_valid_bits with this domain's CPUID policy):
  *     VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT FSGSBASE OSXSAVE
  */
+import type { EventLog } from '../events/eventLog';
+import type { ControlRegister } from '../language/host';
+import { hex, raiseGeneralProtection } from '../machine/guestFaults';
+import type { Vcpu } from '../machine/vcpu';
 
 export const CR0_PE = 0x1n;
 export const CR0_ET = 0x10n;
@@ -73,4 +77,37 @@ export function hapCr4InterceptMask(pagingOn: boolean): bigint {
 /** R2.2: a CR4 change of PGE, PSE or PAE is a paging-mode change. */
 export function isCr4ModeChange(old: bigint, value: bigint): boolean {
   return ((old ^ value) & (CR4_PGE | CR4_PSE | CR4_PAE)) !== 0n;
+}
+
+/**
+ * A `mov crN` at CPL 3 (R2.1): the CPU refuses it with #GP(0) before any VM exit, so neither Xen's
+ * intercept nor the paging mode (shadow or HAP) ever sees it.
+ */
+export function refuseCrWriteAtCpl3(
+  log: EventLog,
+  v: Vcpu,
+  reg: ControlRegister,
+  old: bigint,
+  value: bigint,
+): void {
+  log.append({
+    class: 'cr_write',
+    reg,
+    old,
+    value,
+    ok: false,
+    intercepted: false,
+    mode_change: false,
+    shadow_made: null,
+    tlb_flush: 'none',
+    explanation: `mov cr${reg}, ${hex(value)} at CPL 3 is refused before any intercept — hardware: #GP`,
+  });
+  raiseGeneralProtection(log, v, {
+    access: null,
+    va: null,
+    cause: 'privileged',
+    rule: 'R2.1',
+    what: `mov cr${reg} at CPL 3`,
+    chain: 'hardware',
+  });
 }

@@ -7,7 +7,12 @@
  * frame, make its L4 shadow if needed, pin it and run on it, flush the whole TLB.
  */
 import type { ControlRegister } from '../language/host';
-import { checkCr0Write, checkCr4Write, isCr4ModeChange } from '../hvm/hvmControlRegisters';
+import {
+  checkCr0Write,
+  checkCr4Write,
+  isCr4ModeChange,
+  refuseCrWriteAtCpl3,
+} from '../hvm/hvmControlRegisters';
 import { clearFault, hex, raiseGeneralProtection } from '../machine/guestFaults';
 import type { Vcpu } from '../machine/vcpu';
 import { resyncAll, resyncVcpu, syncOtherVcpus } from './outOfSync';
@@ -62,23 +67,7 @@ export function shadowMovCr(ctx: ShadowContext, v: Vcpu, reg: ControlRegister, v
   const base = { class: 'cr_write' as const, reg, old, value };
   ctx.beginTrap();
   if (v.user) {
-    log.append({
-      ...base,
-      ok: false,
-      intercepted: false,
-      mode_change: false,
-      shadow_made: null,
-      tlb_flush: 'none',
-      explanation: `mov cr${reg}, ${hex(value)} at CPL 3 is refused before any intercept — hardware: #GP`,
-    });
-    raiseGeneralProtection(log, v, {
-      access: null,
-      va: null,
-      cause: 'privileged',
-      rule: 'R2.1',
-      what: `mov cr${reg} at CPL 3`,
-      chain: 'hardware',
-    });
+    refuseCrWriteAtCpl3(log, v, reg, old, value);
     return;
   }
   if (reg === 3) {
