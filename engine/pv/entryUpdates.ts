@@ -129,9 +129,7 @@ export function modL1Entry(
     } else {
       const rc = getPageFromL1e(ctx, nlo, nhi, l1, index, ptOwner, pgOwner, entryHolder(l1, 1, index));
       if (rc !== 0) {
-        // The chain starts at the function that owns the rule (events.md §5): get_page_from_l1e's
-        // own refusals (R3.3) for mod_l1_entry, as events.md's example; ptwr's are R9.2's.
-        if (!fastPath) wrapReason(ctx, fn, null);
+        wrapReason(ctx, fn, null);
         return rc;
       }
     }
