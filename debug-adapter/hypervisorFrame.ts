@@ -171,6 +171,13 @@ function hypercallOf(events: readonly EngineEvent[]): string | null {
 /** `do_mmu_update → mod_l1_entry → get_page_from_l1e`: the handler chain of a step's events. */
 export function handlerChain(events: readonly EngineEvent[], hvm: boolean): string {
   const chain = [...(ruleOf(events, hvm)?.chain ?? [])];
+  // mmu_update goes through the mod_lN_entry of the entry's level, whoever decided below it.
+  if (!hvm && chain[0] === 'do_mmu_update') {
+    const level = events
+      .map((e) => (e.class === 'refusal' ? e.entry?.level : e.class === 'entry_update' ? e.level : null))
+      .find((l) => typeof l === 'number' && l >= 1 && l <= 4);
+    if (level !== undefined && level !== null) chain.push(`mod_l${level}_entry`);
+  }
   const deeper = explainedChain(events);
   const functions = events
     .map((e) => (e as { xen_function?: string | null }).xen_function)

@@ -157,44 +157,67 @@ export class RunControl {
   /**
    * Reverse-continue: the last earlier position where a breakpoint stops; else position 0. A data
    * breakpoint stops at p when the sample changed from p−1 to p, so each segment is replayed through
-   * its end position too (that transition belongs to no later segment).
+   * its end position too (that transition belongs to no later segment). Between segments it yields
+   * to the event loop, so a long way back answers requests and stops promptly on `pause`.
    */
-  reverseContinue(thread: number): void {
+  async reverseContinue(thread: number): Promise<void> {
     this.atExpectFailure = false;
     this.ended = false;
-    const origin = this.position;
-    let end = origin;
-    while (end > 0) {
-      const start = this.checkpointAtOrBelow(end - 1);
-      this.goTo(start);
-      this.data.rebase();
-      let found: { position: number; decision: StopDecision } | null = null;
-      for (let p = start; p <= end; p++) {
-        if (p > start) this.advance();
-        const rec = p > 0 ? (this.history.get(p - 1) ?? null) : null;
-        const dataStop = p > start ? this.data.check(rec?.thread ?? thread) : null;
-        if (p >= origin) break;
-        const decision =
-          (p < end
-            ? this.breakpoints.check({
-                forward: false,
-                skipBefore: false,
-                stepEvents: rec ? this.eventsOf(rec) : [],
-                log: () => undefined,
-              })
-            : null) ?? dataStop;
-        if (decision !== null) found = { position: p, decision };
+    this.running = true;
+    this.pauseRequested = false;
+    try {
+      const origin = this.position;
+      let end = origin;
+      while (end > 0) {
+        const start = this.checkpointAtOrBelow(end - 1);
+        const found = this.lastStopIn(start, end, origin, thread);
+        if (found !== null) {
+          this.goTo(found.position);
+          const d = found.decision;
+          this.atExpectFailure = d.event?.class === 'expect_failed';
+          return this.stop({ reason: d.reason, thread: d.thread, text: d.text, decision: d });
+        }
+        end = start;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.pauseRequested) {
+          this.goTo(end);
+          return this.stop({ reason: 'pause', thread, text: null, decision: null });
+        }
       }
-      if (found !== null) {
-        this.goTo(found.position);
-        const d = found.decision;
-        this.atExpectFailure = d.event?.class === 'expect_failed';
-        return this.stop({ reason: d.reason, thread: d.thread, text: d.text, decision: d });
-      }
-      end = start;
+      this.goTo(0);
+      this.stop({ reason: 'entry', thread, text: null, decision: null });
+    } finally {
+      this.running = false;
     }
-    this.goTo(0);
-    this.stop({ reason: 'entry', thread, text: null, decision: null });
+  }
+
+  /** Replays [start, end] and returns the last position below `origin` where something stops. */
+  private lastStopIn(
+    start: number,
+    end: number,
+    origin: number,
+    thread: number,
+  ): { position: number; decision: StopDecision } | null {
+    this.goTo(start);
+    this.data.rebase();
+    let found: { position: number; decision: StopDecision } | null = null;
+    for (let p = start; p <= end; p++) {
+      if (p > start) this.advance();
+      const rec = p > 0 ? (this.history.get(p - 1) ?? null) : null;
+      const dataStop = p > start ? this.data.check(rec?.thread ?? thread) : null;
+      if (p >= origin) break;
+      const decision =
+        (p < end
+          ? this.breakpoints.check({
+              forward: false,
+              skipBefore: false,
+              stepEvents: rec ? this.eventsOf(rec) : [],
+              log: () => undefined,
+            })
+          : null) ?? dataStop;
+      if (decision !== null) found = { position: p, decision };
+    }
+    return found;
   }
 
   /** The last position p < now whose next step (`history[p]`) passes `test`; 0 when none. */

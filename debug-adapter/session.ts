@@ -364,7 +364,7 @@ export class PagewalkSession extends DebugSession {
       const d = this.stopped();
       const t = this.thread(args, 'reverseContinue');
       d.stepInPending = null;
-      setImmediate(() => d.run.reverseContinue(t));
+      setImmediate(() => void d.run.reverseContinue(t));
     });
   }
 

@@ -57,6 +57,30 @@ describe('custom reverse requests', () => {
   });
 });
 
+describe('a long way back', () => {
+  it('reverse-continue over a long history answers requests and stops on pause', async () => {
+    await launchStopped(dc, 'loop.guest', () =>
+      dc.setBreakpointsRequest({ source: { path: fixture('loop.guest') }, breakpoints: [] }),
+    );
+    await dc.continueRequest({ threadId: 1 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await untilStopped(dc, () => dc.pauseRequest({ threadId: 1 }));
+    const far = BigInt(await evaluate(dc, 'n'));
+    // Only the first statement stops (at position 0): the whole history must be replayed back.
+    await dc.setBreakpointsRequest({ source: { path: fixture('loop.guest') }, breakpoints: [{ line: 4 }] });
+    await dc.send('reverseContinue', { threadId: 1 });
+    await expect(dc.stackTraceRequest({ threadId: 1 })).rejects.toThrow(/running: pause first/);
+    const ev = await untilStopped(dc, () => dc.pauseRequest({ threadId: 1 }));
+    expect(ev.body.reason).toBe('pause');
+    const n = BigInt(await evaluate(dc, 'n'));
+    expect(n).toBeGreaterThan(0n);
+    expect(n).toBeLessThan(far);
+    const back = await untilStopped(dc, () => dc.send('reverseContinue', { threadId: 1 }));
+    expect(back.body.reason).toBe('breakpoint');
+    expect((await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].line).toBe(4);
+  });
+});
+
 describe('launch options', () => {
   it('maxSteps ends the run with a located error', async () => {
     const output: string[] = [];
