@@ -57,6 +57,8 @@ export function tryPtwr(
     const mask = ((1n << BigInt(8 * size)) - 1n) << shift;
     merged = (old & ~mask) | (merged << shift);
   }
+  // The emulated write is the trap's own event: it comes before the events of what it caused.
+  const mark = ctx.mark;
   let rc = -EINVAL;
   let explanation: string;
   const place = `write to ${hex(va)} through a read-only mapping of L1 mfn ${hex(target)} would update entry ${index}`;
@@ -67,7 +69,7 @@ export function tryPtwr(
     ctx.reason = null;
     rc = modL1Entry(ctx, target, index, Number(merged & 0xffffffffn), Number(merged >> 32n), 0, d, d, false);
     if (rc === 0) {
-      ctx.emit({
+      ctx.insertAt(mark, {
         class: 'ptwr',
         va,
         l1_mfn: target,
@@ -88,7 +90,7 @@ export function tryPtwr(
         : `${place} to ${hex(merged)}, but the new entry would ${r.effect}, and ${r.fact} \u2014 ${r.chain.join(' \u2192 ')}: #PF P|W`;
   }
   const r = ctx.reason as Reason | null;
-  ctx.emit({
+  ctx.insertAt(mark, {
     class: 'ptwr',
     va,
     l1_mfn: target,

@@ -939,6 +939,26 @@ end
     ]);
   });
 
+  it('R9.2/events.md: the emulated write (ptwr) is the trap’s own event, logged first', () => {
+    const r = run(`
+    let l4 = alloc()
+    let l3 = alloc()
+    let l2 = alloc()
+    let l1 = alloc()
+    let d = alloc()
+    let built = call build(l4, l3, l2, l1)
+    expect built == 0
+    mmu_update pte_addr(mfn(l1), 1), mfn(l1) << 12 | P
+    write va(0, 0, 0, 1, 16), mfn(d) << 12 | P | RW
+    expect fault == NOFAULT && ref_count(mfn(d)) == 2 && type_count(mfn(d)) == 1
+    write va(0, 0, 0, 1, 24), mfn(l2) << 12 | P | RW
+    expect fault == PF && fault_code == PF_P | PF_W && ref_count(mfn(l2)) == 2`);
+    const steps = (eventsOf(r, 'ptwr') as unknown as { step: number }[]).map((e) => e.step);
+    const classesOf = (step: number): string[] => r.events.filter((e) => e.step === step).map((e) => e.class);
+    expect(classesOf(steps[0])).toEqual(['ptwr', 'ref_taken', 'type_change', 'ref_taken', 'entry_update']);
+    expect(classesOf(steps[1])).toEqual(['ptwr', 'ref_taken', 'ref_dropped', 'refusal', 'fault']);
+  });
+
   it('R10.4/events.md: a type change is logged before the flush it causes', () => {
     const r = run(`
     let l1 = alloc()
