@@ -65,6 +65,8 @@ export function ensureTools(log = console.log) {
       ...process.env,
       PATH: `${join(paths.node24Dir, 'bin')}:${process.env.PATH}`,
       npm_config_nodedir: paths.node24Dir,
+      // node-gyp compiles each native module with make -j<cores> instead of one file at a time.
+      JOBS: process.env.JOBS ?? 'max',
     };
     npmInstall(csFolder, `code-server@${CODE_SERVER_VERSION}`, env);
   }
