@@ -970,3 +970,78 @@ end
     expect(classes.indexOf('tlb_flush')).toBe(classes.indexOf('type_change') + 1);
   });
 });
+
+describe('introspection built-ins in a PV domain (guest-language.md)', () => {
+  it('type_of, type_count, ref_count, pinned, validated and owner read the frame table', () => {
+    const r = run(
+      `
+    let l1 = alloc()
+    let d = alloc()
+    expect type_of(mfn(l1)) == NONE && type_count(mfn(l1)) == 0 && ref_count(mfn(l1)) == 1
+    expect pinned(mfn(l1)) == 0 && validated(mfn(l1)) == 0 && owner(mfn(l1)) == domid(a)
+    mmuext pin_l1_table, mfn(l1)
+    mmu_update pte_addr(mfn(l1), 0), mfn(d) << 12 | P | RW
+    expect type_of(mfn(l1)) == L1 && type_count(mfn(l1)) == 1 && ref_count(mfn(l1)) == 2
+    expect pinned(mfn(l1)) == 1 && validated(mfn(l1)) == 1
+    expect type_of(mfn(d)) == WRITABLE && type_count(mfn(d)) == 1 && validated(mfn(d)) == 1
+    mmuext unpin_table, mfn(l1)
+    expect type_of(mfn(l1)) == L1 && type_count(mfn(l1)) == 0 && pinned(mfn(l1)) == 0 && validated(mfn(l1)) == 0
+    expect type_of(mfn(d)) == WRITABLE && type_count(mfn(d)) == 0 && validated(mfn(d)) == 1 && ref_count(mfn(d)) == 1
+    expect owner(0) == 0 && ref_count(0) == 0 && owner(mfn(0) - 0x1000) == domid(b)
+    let m2p = call m2p_frame()
+    expect owner(m2p) == DOMID_XEN && ref_count(m2p) == 1 && type_count(m2p) == 1 && validated(m2p) == 1
+    expect type_of(m2p) == NONE && pinned(m2p) == 0
+    expect owner(m2p - 1) == domid(a)`,
+      `
+proc m2p_frame()
+    let m = mfn(0)
+    while owner(m) != DOMID_XEN
+        m = m + 1
+    end
+    return m
+end`,
+    );
+    expect(r.stdout).toEqual([]);
+  });
+
+  it('pfn reads the M2P: the pfn, a MACHPHYS value, or INVALID_M2P_ENTRY', () => {
+    run(`
+    let p = alloc()
+    expect pfn(mfn(p)) == p && pfn(mfn(7)) == 7
+    expect pfn(0) == 0xffff_ffff_ffff_ffff && pfn(1 << 40) == 0xffff_ffff_ffff_ffff
+    mmu_update mfn(p) << 12 | MMU_MACHPHYS_UPDATE, 0x1234_5678_9abc_def0
+    expect rc == 0 && pfn(mfn(p)) == 0x1234_5678_9abc_def0 && mfn(p) != 0x1234_5678_9abc_def0
+    expect ref_count(mfn(p)) == 1 && type_of(mfn(p)) == NONE`);
+  });
+
+  it('translate walks the tables of the current mode with no side effects; tlb_lookup reads the TLB', () => {
+    run(`
+    let l4 = alloc()
+    let l3 = alloc()
+    let l2 = alloc()
+    let l1 = alloc()
+    let d = alloc()
+    let u = alloc()
+    expect translate(0x5000) == 0xffff_ffff_ffff_ffff && tlb_lookup(0x5000) == 0xffff_ffff_ffff_ffff
+    let built = call build(l4, l3, l2, l1)
+    expect built == 0
+    mmu_update pte_addr(mfn(l1), 5), mfn(d) << 12 | P | RW, pte_addr(mfn(l1), 6), mfn(u) << 12 | P | US, pte_addr(mfn(l1), 1), mfn(l1) << 12 | P
+    expect translate(0x5123) == mfn(d) << 12 | 0x123 && fault == NOFAULT
+    expect tlb_lookup(0x5123) == 0xffff_ffff_ffff_ffff
+    ; translate set no A bit in the entry it used (read through the L1's own mapping at va 0x1000)
+    expect (read64(va(0, 0, 0, 1, 5 * 8)) & A) == 0 && fault == NOFAULT && read64(va(0, 0, 0, 1, 5 * 8)) != 0
+    let x = read64(0x5008)
+    expect tlb_lookup(0x5123) == mfn(d) << 12 | 0x123
+    mmu_update pte_addr(mfn(l1), 5), mfn(u) << 12 | P | RW
+    expect translate(0x5000) == mfn(u) << 12 && tlb_lookup(0x5000) == mfn(d) << 12
+    expect translate(0x7000) == 0xffff_ffff_ffff_ffff && fault == NOFAULT
+    mode user
+    expect translate(0x6000) == 0xffff_ffff_ffff_ffff
+    mmuext new_user_baseptr, mfn(l4)
+    expect rc == -ENOSYS
+    mode kernel
+    mmuext new_user_baseptr, mfn(l4)
+    mode user
+    expect translate(0x6000) == mfn(u) << 12 && translate(0x5000) == mfn(u) << 12`);
+  });
+});
