@@ -76,7 +76,7 @@ export function activate(context: vscode.ExtensionContext): PagewalkApi {
       traps,
       examplesUri: vscode.Uri.joinPath(context.extensionUri, 'examples'),
       refresh: () => {
-        domains.refresh();
+        for (const tree of [domains, frames, shadows, traps]) tree.refresh();
       },
     }),
   );

@@ -28,6 +28,11 @@ export class FramesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     });
   }
 
+  /** Asks VS Code for the whole tree again (the Refresh Views command). */
+  refresh(): void {
+    this.changeEmitter.fire(undefined);
+  }
+
   getTreeItem(node: TreeNode): vscode.TreeItem {
     return node.getTreeItem();
   }

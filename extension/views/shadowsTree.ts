@@ -35,6 +35,11 @@ export class ShadowsTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     });
   }
 
+  /** Asks VS Code for the whole tree again (the Refresh Views command). */
+  refresh(): void {
+    this.changeEmitter.fire(undefined);
+  }
+
   getTreeItem(node: TreeNode): vscode.TreeItem {
     return node.getTreeItem();
   }

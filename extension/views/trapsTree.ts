@@ -41,6 +41,11 @@ export class TrapsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vsc
     this.changeEmitter.fire(undefined);
   }
 
+  /** Asks VS Code for the whole tree again (the Refresh Views command). */
+  refresh(): void {
+    this.changeEmitter.fire(undefined);
+  }
+
   getTreeItem(node: TreeNode): vscode.TreeItem {
     return node.getTreeItem();
   }

@@ -208,6 +208,29 @@ suite('Pagewalk extension', () => {
     log(`stop 2 (${s2.reason}) at step ${s2.step}: ${l4rows.length} L4 rows`);
   });
 
+  test('palette commands answer at the stop: translate, show frame, audit', async () => {
+    // hap-paging-on maps DATA_VA 0x400000 to `data`, the fifth frame alloc() hands out: gfn 4.
+    const w = (await vscode.commands.executeCommand('pagewalk.translateAddress', '0x400000')) as {
+      ok: boolean;
+      gpa: string;
+      ma: string;
+      levels: unknown[];
+    };
+    assert.ok(w.ok, 'DATA_VA translates once paging is on');
+    assert.equal(w.gpa, '0x4000');
+    assert.equal(w.levels.length, 4);
+    const frame = (await vscode.commands.executeCommand(
+      'pagewalk.showFrame',
+      Number(BigInt(w.ma) >> 12n),
+    )) as {
+      pfn: number | null;
+      owner: number;
+    };
+    assert.equal(frame.pfn, 4, 'the machine frame of DATA_VA is gfn 4 of the domain');
+    const audit = String(await vscode.commands.executeCommand('pagewalk.auditNow'));
+    assert.match(audit, /frame-table audit: no violations/);
+  });
+
   test('the Frames, Shadows and Traps views show the stopped machine', async () => {
     const frames = await children(undefined, api.frames);
     assert.ok(frames.length > 0);
