@@ -22,12 +22,15 @@ export function threadArg(d: Debuggee, args: unknown, command: string): number {
 const HYPERVISOR_FRAME = 99_999;
 
 /**
- * The event the current stop is "in", when `thread` is the stopped one: the stop's event, or the
- * hypercall's result when the thread stepped into a hypercall. Non-null means a hypervisor frame.
+ * The hypervisor event the current stop is "in", when `thread` is the stopped one: the stop's
+ * event, or the hypercall's result when the thread stepped into a hypercall. Non-null means a
+ * hypervisor frame.
  */
 export function stopEvent(d: Debuggee, thread: number): EngineEvent | null {
   if (d.lastStop?.thread !== thread) return null;
-  if (d.lastStop.decision?.event) return d.lastStop.decision.event;
+  const event = d.lastStop.decision?.event;
+  // A failed `expect` and an audit's finding are the guest's and the debugger's, not Xen's doing.
+  if (event) return event.class === 'expect_failed' || event.class === 'invariant' ? null : event;
   if (d.hypervisorThread !== thread) return null;
   return d.run.lastStepEvents().find((e) => e.class === 'hypercall_result') ?? null;
 }

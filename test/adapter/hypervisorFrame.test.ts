@@ -105,3 +105,28 @@ describe('step into a hypercall', () => {
     await expect(dc.send('source', { sourceReference: 5 })).rejects.toThrow(/no hypervisor source 5/);
   });
 });
+
+describe('frames at stops that are not the hypervisor’s', () => {
+  it('shows no hypervisor frame at a failed expect, and one at a fault', async () => {
+    await launchStopped(dc, 'expect.guest');
+    await untilStopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    expect((await frames()).map((f) => f.name)).toEqual(['vcpu web.0']);
+    const info = await dc.send('exceptionInfo', { threadId: 1 });
+    expect(info.body.exceptionId).toBe('expect-failed');
+  });
+
+  it('shows the fault’s handler chain on top at a page-fault stop, and step out leaves it', async () => {
+    await launchStopped(dc, 'basic.guest', () =>
+      dc.setExceptionBreakpointsRequest({ filters: ['page-fault'] }),
+    );
+    await untilStopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    const [xen, guest] = await frames();
+    expect(xen.name).toBe('[hypervisor] fault: hardware');
+    expect(guest.line).toBe(20);
+    expect(await sourceText(xen)).toMatch(/; Why:\n; {3}fault \(R[\d.]+\): read at 0x400000 faulted/);
+    const before = await currentStep();
+    await untilStopped(dc, () => dc.stepOutRequest({ threadId: 1 }));
+    expect((await frames()).map((f) => f.line)).toEqual([20]);
+    expect(await currentStep()).toBe(before);
+  });
+});
