@@ -29,6 +29,8 @@ export interface PagewalkApi {
   shadows: ShadowsTreeProvider;
   traps: TrapsTreeProvider;
   explorer: ExplorerPanel;
+  frameMap: FrameMapPanel;
+  timeline: TimelinePanel;
   diagnostics: GuestDiagnostics;
   adapterFactory: PagewalkAdapterFactory;
 }
@@ -89,7 +91,18 @@ export function activate(context: vscode.ExtensionContext): PagewalkApi {
     vscode.languages.registerDefinitionProvider(guest, new GuestDefinitionProvider()),
   );
 
-  return { sessions, domains, frames, shadows, traps, explorer, diagnostics, adapterFactory };
+  return {
+    sessions,
+    domains,
+    frames,
+    shadows,
+    traps,
+    explorer,
+    frameMap,
+    timeline,
+    diagnostics,
+    adapterFactory,
+  };
 }
 
 export function deactivate(): void {

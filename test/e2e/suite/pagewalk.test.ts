@@ -273,6 +273,40 @@ suite('Pagewalk extension', () => {
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
+  test('the frame map and the timeline panels are fed by the stopped session', async () => {
+    const posted = (panel: PagewalkApi['frameMap'] | PagewalkApi['timeline'], type: 'frames' | 'timeline') =>
+      new Promise<void>((resolve) => {
+        const sub = panel.onDidPost((m) => m.type === type && (sub.dispose(), resolve()));
+      });
+    // The frame map's page asks for the rows it shows: `frames` answers its request.
+    const frames = posted(api.frameMap, 'frames');
+    await vscode.commands.executeCommand('pagewalk.openFrameMap');
+    await frames;
+    const summary = api.frameMap.lastPosted.get('frameSummary');
+    assert.ok(summary?.type === 'frameSummary');
+    assert.ok(
+      summary.totalFrames > 4096,
+      `the machine has more frames than vm's 4096: ${summary.totalFrames}`,
+    );
+    assert.deepEqual(
+      summary.domains.map((d) => d.name),
+      ['vm'],
+    );
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
+    const timeline = posted(api.timeline, 'timeline');
+    await vscode.commands.executeCommand('pagewalk.openTimeline');
+    await timeline;
+    const t = api.timeline.lastPosted.get('timeline');
+    assert.ok(t?.type === 'timeline');
+    assert.equal(t.currentStep, 13);
+    assert.deepEqual(
+      t.events.filter((e) => e.class === 'cr_write').map((e) => e.step),
+      [12, 13],
+    );
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
   test('context menus: break on an entry or a CR3 value, diff from an event, go back in time to it', async () => {
     const vcpu = await child((await children())[0].node, 'vcpu0');
     const cr3 = await child(vcpu.node, 'CR3');
