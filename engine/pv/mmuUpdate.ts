@@ -7,7 +7,12 @@
  */
 import type { MmuUpdateRequest } from '../language/host';
 import type { Domain } from '../machine/domain';
-import { PageType } from '../machine/frameTable';
+import {
+  FRAME_CHUNK_SIZE,
+  FRAME_FLAG_VALIDATED,
+  FRAME_FLAGS_TYPE_MASK,
+  PageType,
+} from '../machine/frameTable';
 import { EINVAL, ENOSYS, EPERM, ESRCH, HOLDER_NONE } from './pvContext';
 import type { PvContext, PvVcpu } from './pvContext';
 import { MMU_PT_UPDATE_PRESERVE_AD, modL1Entry, modUpperEntry, plainWriteEntry } from './entryUpdates';
@@ -209,9 +214,13 @@ function doRequest(
   const index = offset >>> 3;
   const lo = batch.lo[i];
   const hi = batch.hi[i];
-  const ft = ctx.ft;
-  const type = ft.type(frame);
-  if (ft.typeCount(frame) > 0 && ft.validated(frame)) {
+  // One chunk lookup for the frame's type, type count and validated bit (the table's chunk is
+  // written by the update anyway).
+  const chunk = ctx.ft.writableChunk(frame);
+  const slot = frame & (FRAME_CHUNK_SIZE - 1);
+  const flags = chunk.flags[slot];
+  const type = (flags & FRAME_FLAGS_TYPE_MASK) as PageType;
+  if (chunk.typeCount[slot] > 0 && (flags & FRAME_FLAG_VALIDATED) !== 0) {
     switch (type) {
       case PageType.L1PageTable:
         return modL1Entry(ctx, frame, index, lo, hi, cmd, self.id, pgOwner.id);

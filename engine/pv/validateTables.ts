@@ -11,7 +11,12 @@
  *
  * Entries are read as two 32-bit halves (`lo`, `hi`): the hot loop never touches a BigInt.
  */
-import { FRAME_CHUNK_SIZE, PageType } from '../machine/frameTable';
+import {
+  FRAME_CHUNK_SIZE,
+  FRAME_FLAG_VALIDATED,
+  FRAME_FLAGS_TYPE_MASK,
+  PageType,
+} from '../machine/frameTable';
 import {
   PTE_A,
   PTE_D,
@@ -154,7 +159,18 @@ export function getPageFromL1e(
   chunk.refCount[slot] = count + 1;
   ctx.refEvent(true, mfn, 'general', holder);
   if ((lo & PTE_RW) !== 0 && (l1eOwner === owner || !isExternal(ctx, owner))) {
-    if (getPageType(ctx, mfn, PageType.Writable, holder) !== 0) {
+    const flags = chunk.flags[slot];
+    const typeCount = chunk.typeCount[slot];
+    if (
+      (flags & FRAME_FLAGS_TYPE_MASK) === PageType.Writable &&
+      (typeCount > 0 || (flags & FRAME_FLAG_VALIDATED) !== 0)
+    ) {
+      // get_page_type(WRITABLE) of a frame already WRITABLE (R2.3 steps 1 and 3 without a type
+      // change): one more type reference, validated stays set.
+      chunk.typeCount[slot] = typeCount + 1;
+      chunk.flags[slot] = flags | FRAME_FLAG_VALIDATED;
+      ctx.refEvent(true, mfn, 'type', holder);
+    } else if (getPageType(ctx, mfn, PageType.Writable, holder) !== 0) {
       const fact = describeFrame(ctx, mfn);
       putPage(ctx, mfn, holder);
       return refuse(
@@ -188,7 +204,17 @@ export function putPageFromL1e(
   const chunk = ctx.ft.writableChunk(mfn);
   const slot = mfn & (FRAME_CHUNK_SIZE - 1);
   const owner = chunk.owner[slot];
-  if ((lo & PTE_RW) !== 0 && (owner === l1eOwner || !isExternal(ctx, owner))) putPageType(ctx, mfn, holder);
+  if ((lo & PTE_RW) !== 0 && (owner === l1eOwner || !isExternal(ctx, owner))) {
+    const count = chunk.typeCount[slot];
+    if ((chunk.flags[slot] & FRAME_FLAGS_TYPE_MASK) === PageType.Writable && count > 0) {
+      // put_page_type of a WRITABLE reference (R2.4): no devalidation, the stamp at count 0.
+      chunk.typeCount[slot] = count - 1;
+      ctx.refEvent(false, mfn, 'type', holder);
+      if (count === 1) chunk.stamp[slot] = ctx.clock;
+    } else {
+      putPageType(ctx, mfn, holder);
+    }
+  }
   chunk.refCount[slot]--; // put_page
   ctx.refEvent(false, mfn, 'general', holder);
 }
