@@ -96,7 +96,8 @@ export function modL1Entry(
         ctx,
         -EINVAL,
         'R3.1',
-        [fn, 'get_page_from_l1e'],
+        // mod_l1_entry tests l1_disallow_mask itself; ptwr leaves it to get_page_from_l1e.
+        fastPath ? [fn] : [fn, 'get_page_from_l1e'],
         `set ${describeFlags(BigInt(nlo & L1_DISALLOW_LO))}`,
         'L1_DISALLOW_MASK forbids it',
         { mfn: l1, level: 1, index, value: joinEntry(nlo >>> 0, nhi >>> 0) },
@@ -183,7 +184,8 @@ export function modUpperEntry(
         ctx,
         -EINVAL,
         'R3.1',
-        [fn, `get_page_from_l${level}e`],
+        // mod_lN_entry tests the mask itself, before any get_page_from_lNe (Xen's mm.c).
+        [fn],
         `set ${describeFlags(BigInt(nlo & UPPER_DISALLOW_LO))}`,
         `${mask} forbids it`,
         { mfn: table, level, index, value: value() },
