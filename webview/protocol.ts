@@ -181,6 +181,8 @@ export type FromWebviewMessage =
   | { type: 'requestTable'; requestId: number; frame: number; level: TableLevel }
   | { type: 'requestFrames'; requestId: number; start: number; count: number }
   | { type: 'revealFrame'; mfn: number }
+  /** A frame an HVM guest entry names: a gfn, which only the extension can turn into an mfn. */
+  | { type: 'revealGuestFrame'; gfn: number }
   | { type: 'travelToStep'; step: number };
 
 /** Which lane of the timeline an event class belongs to, or null when the timeline omits it. */

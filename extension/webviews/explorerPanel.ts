@@ -81,6 +81,15 @@ export class ExplorerPanel extends WebviewPanelHost {
       case 'revealFrame':
         await vscode.commands.executeCommand('pagewalk.showFrame', m.mfn);
         return;
+      case 'revealGuestFrame': {
+        // pagewalk/pageTable takes its frame in table space (gfn for HVM) and answers the mfn behind it.
+        const t = this.target;
+        if (!t) return;
+        const threadId = t.vcpu.threadId ?? t.stop.threadId;
+        const { mfn } = await this.sessions.request('pagewalk/pageTable', { threadId, frame: m.gfn, level: 1, start: 0, count: 1 }, t.stop.session); // prettier-ignore
+        await vscode.commands.executeCommand('pagewalk.showFrame', mfn);
+        return;
+      }
       case 'travelToStep':
       case 'requestFrames':
         return;

@@ -210,6 +210,12 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
       throw new Error(`the walk of 0x400000 should translate: '${walked}'`);
     step(`explorer walk: ${walked}`);
     await shot('vscode-explorer.png');
+    // The walked L1 names the data page by gfn: revealing it shows its machine frame, found through the p2m.
+    await inner.locator('#guest button.link', { hasText: '4K page gfn 0x4' }).first().click();
+    const output = page.locator('.part.panel .view-lines', { hasText: 'pfn 0x4' }).first();
+    await output.waitFor({ timeout: WAIT });
+    step(`reveal: ${(await output.innerText()).replace(/\s+/g, ' ').slice(-120)}`);
+    await runCommand('View: Hide Panel');
 
     // The other views of the stop: the frame table by owner and type, and the event log.
     await collapsePane('Domains');

@@ -121,7 +121,7 @@ function renderPanes(): void {
       pathIndex: step.index,
       frameLabel: hvm ? 'gfn' : 'mfn',
       onOpen: open,
-      onReveal: reveal,
+      onReveal: hvm ? revealGuestFrame : reveal,
     }),
   );
   if (table.shadow) {
@@ -144,6 +144,11 @@ function renderPanes(): void {
 
 function reveal(frame: number): void {
   postToExtension({ type: 'revealFrame', mfn: frame });
+}
+
+/** An HVM guest entry names a gfn; the extension finds its machine frame through the p2m. */
+function revealGuestFrame(gfn: number): void {
+  postToExtension({ type: 'revealGuestFrame', gfn });
 }
 
 function drill(depth: number, index: number, level: TableLevel): void {
