@@ -4,7 +4,8 @@
 //      the extension host, with the repository as extensionDevelopmentPath;
 //   2. the UI test: the packaged VSIX installed into a fresh profile, used like a person would.
 // Tools (Node 24, code-server) are installed once into ~/.cache/pagewalk-e2e. Exits non-zero on any
-// failure and prints `N passed, N failed`. `--only ext|ui` runs one part.
+// failure and prints `N passed, N failed`. `--only ext|ui` runs one part. Screenshots go to
+// test/e2e/run/screenshots, or with PAGEWALK_UPDATE_SCREENSHOTS=1 to docs/images for the README.
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -97,7 +98,11 @@ try {
         port: 8772,
         vsix,
         workspace,
-        screenshots: join(repo, 'docs', 'images'),
+        // npm test must not change tracked files: the README's pictures only when asked for.
+        screenshots:
+          process.env.PAGEWALK_UPDATE_SCREENSHOTS === '1'
+            ? join(repo, 'docs', 'images')
+            : join(runRoot, 'screenshots'),
         log: (line) => console.log(`  ${line}`),
       });
       passed += r.passed;

@@ -23,7 +23,7 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
     await page.mouse.move(1, 1); // no hover tooltips in screenshots (pitfall 12)
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(screenshots, name) });
-    step(`screenshot docs/images/${name}`);
+    step(`screenshot ${join(screenshots, name)}`);
   };
 
   /** One try at the palette: F1, type, run the row whose label is exactly `label`. */
