@@ -195,9 +195,26 @@ export class PvContext {
       kind,
       type: PAGE_TYPE_NAMES[ft.type(mfn)],
       count_after: kind === 'general' ? ft.refCount(mfn) : ft.typeCount(mfn),
-      holder: decodeHolder(holder),
+      holder: this.holderObject(holder),
     });
   }
+
+  /**
+   * The holder field of a ref event. An entry's references come in runs (general and type, taken
+   * and dropped), so consecutive events share one frozen holder object: events are never changed
+   * once logged, and a million validated entries allocate a quarter of the holders.
+   */
+  private holderObject(code: number): RefHolder {
+    if (code !== this.lastHolderCode) {
+      this.lastHolderCode = code;
+      const h = decodeHolder(code);
+      this.lastHolder = typeof h === 'string' ? h : Object.freeze(h);
+    }
+    return this.lastHolder;
+  }
+
+  private lastHolderCode = NaN;
+  private lastHolder: RefHolder = 'pin';
 
   typeName(mfn: number): FrameTypeName {
     return PAGE_TYPE_NAMES[this.ft.type(mfn)];
