@@ -221,11 +221,21 @@ export async function runUiTest({ tools, runDir, port, vsix, workspace, screensh
     await collapsePane('Domains');
     await expandPane('Frames');
     await expandPane('Traps');
+    await collapsePane('Call Stack');
     await rowIn('Frames', 'vm (d1)').waitFor({ timeout: WAIT });
+    // The domain's whole range, paged by mfn: the first page of frames.
+    await expandRow('Frames', 'all frames');
+    await expandRow('Frames', '[0xf000…]');
+    const frameRow = pane('Frames')
+      .locator('.monaco-list-row', { hasText: /^mfn 0xf000(?!–)/ })
+      .first();
+    await frameRow.waitFor({ timeout: WAIT });
+    step(`Frames: ${(await frameRow.innerText()).replace(/\s+/g, ' ')}`);
     const trap = rowIn('Traps', 'cr_write');
     await trap.waitFor({ timeout: WAIT });
     step(`Traps: ${(await trap.innerText()).replace(/\s+/g, ' ')}`);
     await shot('vscode-frames-traps.png');
+    await expandPane('Call Stack'); // its header shows the next session's stops
 
     await page.locator('.debug-toolbar .action-label.codicon-debug-stop').click();
     await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: WAIT });
