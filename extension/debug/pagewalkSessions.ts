@@ -45,10 +45,14 @@ export class PagewalkSessions implements vscode.Disposable {
     return this.current;
   }
 
-  /** The Pagewalk session VS Code has active, paused or not. */
+  /**
+   * The paused Pagewalk session, else the one VS Code has active. The paused one first: right after
+   * a session ends and another starts, `activeDebugSession` can still name the ended one.
+   */
   get session(): vscode.DebugSession | undefined {
+    if (this.current) return this.current.session;
     const active = vscode.debug.activeDebugSession;
-    return active?.type === DEBUG_TYPE ? active : this.current?.session;
+    return active?.type === DEBUG_TYPE ? active : undefined;
   }
 
   async request<C extends PagewalkCommand>(

@@ -368,7 +368,7 @@ suite('Pagewalk extension', () => {
     try {
       const hit = nextStop((s) => s.reason === 'breakpoint');
       assert.ok(await vscode.debug.startDebugging(undefined, { type: 'pagewalk', request: 'launch', name: 'shadow', program: uri.fsPath, stopOnEntry: false })); // prettier-ignore
-      await hit;
+      const stop = await hit;
       const [g] = await children(undefined, api.shadows);
       assert.equal(labelOf(g.item), 'g');
       assert.match(String(g.item.description), /^4 shadow pages/);
@@ -387,7 +387,11 @@ suite('Pagewalk extension', () => {
       assert.match(l1, /^shadowed · write-protected$/, `the L1 is shadowed and write-protected: ${l1}`);
 
       // The first data page is mapped at VA 0 by vcpu0: find its frame in the domain's whole range.
-      const walk = await api.sessions.request('pagewalk/walk', { threadId: 1, va: '0x0' });
+      const walk = await api.sessions.request(
+        'pagewalk/walk',
+        { threadId: stop.threadId, va: '0x0' },
+        stop.session,
+      );
       assert.ok(walk.ok && walk.ma, `VA 0 translates: ${walk.text}`);
       const mfn = Number(BigInt(walk.ma) >> 12n);
       const owner = await child(undefined, 'g (d1)', api.frames);
