@@ -49,18 +49,24 @@ export const FRAME_FLAGS_TYPE_MASK = TYPE_MASK;
 export const FRAME_FLAG_VALIDATED = FLAG_VALIDATED;
 export const FRAME_FLAG_PINNED = FLAG_PINNED;
 
-/** The initial state of one frame, as the machine layout defines it. */
+/** The initial state of one frame, as the machine layout defines it (frames of a range share one). */
 export interface InitialFrameState {
-  owner: number;
-  refCount: number;
-  type: PageType;
-  typeCount: number;
-  validated: boolean;
-  /** Initial M2P entry. */
-  m2p: bigint;
+  readonly owner: number;
+  readonly refCount: number;
+  readonly type: PageType;
+  readonly typeCount: number;
+  readonly validated: boolean;
 }
 
-export type FrameLayout = (mfn: number) => InitialFrameState;
+/**
+ * Where the frame table's initial state comes from. The state and the M2P entry are asked for
+ * apart: filling a chunk of 4096 frames needs only the state, which costs no allocation, while an
+ * M2P entry is a BigInt worked out from the domain's p2m.
+ */
+export interface FrameLayout {
+  initialState(mfn: number): InitialFrameState;
+  initialM2p(mfn: number): bigint;
+}
 
 /** Chunk size of the frame table (frames); a frame's slot in its chunk is `mfn & (FRAME_CHUNK_SIZE - 1)`. */
 export const FRAME_CHUNK_SIZE = CHUNK_SIZE;
@@ -110,18 +116,18 @@ export class FrameTable {
 
   owner(mfn: number): number {
     const c = this.peek(mfn);
-    return c === undefined ? this.layout(mfn).owner : c.owner[mfn & (CHUNK_SIZE - 1)];
+    return c === undefined ? this.layout.initialState(mfn).owner : c.owner[mfn & (CHUNK_SIZE - 1)];
   }
 
   refCount(mfn: number): number {
     const c = this.peek(mfn);
-    return c === undefined ? this.layout(mfn).refCount : c.refCount[mfn & (CHUNK_SIZE - 1)];
+    return c === undefined ? this.layout.initialState(mfn).refCount : c.refCount[mfn & (CHUNK_SIZE - 1)];
   }
 
   type(mfn: number): PageType {
     const c = this.peek(mfn);
     return c === undefined
-      ? this.layout(mfn).type
+      ? this.layout.initialState(mfn).type
       : ((c.flags[mfn & (CHUNK_SIZE - 1)] & TYPE_MASK) as PageType);
   }
 
@@ -131,13 +137,13 @@ export class FrameTable {
 
   typeCount(mfn: number): number {
     const c = this.peek(mfn);
-    return c === undefined ? this.layout(mfn).typeCount : c.typeCount[mfn & (CHUNK_SIZE - 1)];
+    return c === undefined ? this.layout.initialState(mfn).typeCount : c.typeCount[mfn & (CHUNK_SIZE - 1)];
   }
 
   validated(mfn: number): boolean {
     const c = this.peek(mfn);
     return c === undefined
-      ? this.layout(mfn).validated
+      ? this.layout.initialState(mfn).validated
       : (c.flags[mfn & (CHUNK_SIZE - 1)] & FLAG_VALIDATED) !== 0;
   }
 
@@ -191,7 +197,7 @@ export class FrameTable {
     if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.m2pEntries) return INVALID_M2P_ENTRY;
     const v = this.m2pOverrides.get(mfn);
     if (v !== undefined) return v;
-    return mfn < this.frameCount ? this.layout(mfn).m2p : INVALID_M2P_ENTRY;
+    return mfn < this.frameCount ? this.layout.initialM2p(mfn) : INVALID_M2P_ENTRY;
   }
 
   setM2p(mfn: number, value: bigint): void {
@@ -200,7 +206,7 @@ export class FrameTable {
 
   /** Whether the frame's state differs from its initial one (cli.md's `frames` list). */
   differsFromInitial(mfn: number): boolean {
-    const init = this.layout(mfn);
+    const init = this.layout.initialState(mfn);
     return (
       this.owner(mfn) !== init.owner ||
       this.refCount(mfn) !== init.refCount ||
@@ -208,7 +214,7 @@ export class FrameTable {
       this.typeCount(mfn) !== init.typeCount ||
       this.validated(mfn) !== init.validated ||
       this.pinned(mfn) ||
-      this.m2p(mfn) !== init.m2p
+      this.m2p(mfn) !== this.layout.initialM2p(mfn)
     );
   }
 
@@ -239,7 +245,7 @@ export class FrameTable {
   }
 
   initialState(mfn: number): InitialFrameState {
-    return this.layout(mfn);
+    return this.layout.initialState(mfn);
   }
 
   snapshot(): FrameTableSnapshot {
@@ -292,7 +298,7 @@ export class FrameTable {
     } else {
       const base = key << CHUNK_SHIFT;
       for (let i = 0; i < CHUNK_SIZE && base + i < this.frameCount; i++) {
-        const init = this.layout(base + i);
+        const init = this.layout.initialState(base + i);
         chunk.owner[i] = init.owner;
         chunk.refCount[i] = init.refCount;
         chunk.typeCount[i] = init.typeCount;

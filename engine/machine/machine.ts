@@ -60,9 +60,7 @@ export class Machine implements MachineHost {
       pool,
       config.domains.map((d) => ({ id: d.id, frames: Number(d.memory / 4096n) })),
     );
-    this.frameTable = new FrameTable(this.layout.frameCount, this.layout.m2pEntries, (mfn) =>
-      this.layout.initialState(mfn),
-    );
+    this.frameTable = new FrameTable(this.layout.frameCount, this.layout.m2pEntries, this.layout);
     for (const [mfn, index, value] of this.layout.hypervisorTableEntries()) {
       this.memory.writeEntryBig(mfn, index, value);
     }

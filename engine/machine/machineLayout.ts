@@ -105,22 +105,31 @@ export class MachineLayout {
     return undefined;
   }
 
-  /** R1.2 and R1.4: the state every frame starts in. */
+  /** R1.2 and R1.4: the state every frame starts in (one shared object per domain). */
   initialState(mfn: number): InitialFrameState {
     if (mfn < this.poolFrames) {
       const r = this.domainOf(mfn);
-      if (r === undefined) return FREE_FRAME;
-      return {
-        owner: r.id,
-        refCount: 1,
-        type: PageType.None,
-        typeCount: 0,
-        validated: false,
-        m2p: BigInt(this.mfnToPfn(r, mfn)),
-      };
+      return r === undefined ? FREE_FRAME : this.domainFrame(r.id);
     }
     if (mfn < this.poolFrames + this.m2pFrames) return M2P_FRAME;
     return FREE_FRAME;
+  }
+
+  /** R1.2: a domain frame's M2P entry starts as its pfn; every other frame's is invalid. */
+  initialM2p(mfn: number): bigint {
+    const r = mfn < this.poolFrames ? this.domainOf(mfn) : undefined;
+    return r === undefined ? INVALID_M2P_ENTRY : BigInt(this.mfnToPfn(r, mfn));
+  }
+
+  private readonly domainFrames = new Map<number, InitialFrameState>();
+
+  private domainFrame(id: number): InitialFrameState {
+    let state = this.domainFrames.get(id);
+    if (state === undefined) {
+      state = { owner: id, refCount: 1, type: PageType.None, typeCount: 0, validated: false };
+      this.domainFrames.set(id, state);
+    }
+    return state;
   }
 
   /** Entries of the hypervisor's read-only M2P tables (R1.4), as [mfn, index, value]. */
@@ -143,7 +152,6 @@ const FREE_FRAME: InitialFrameState = {
   type: PageType.None,
   typeCount: 0,
   validated: false,
-  m2p: INVALID_M2P_ENTRY,
 };
 
 const M2P_FRAME: InitialFrameState = {
@@ -152,5 +160,4 @@ const M2P_FRAME: InitialFrameState = {
   type: PageType.None,
   typeCount: 1,
   validated: true,
-  m2p: INVALID_M2P_ENTRY,
 };

@@ -6,14 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { FRAME_CHUNK_SIZE, FrameTable, PageType } from '../../engine/machine/frameTable';
 
 function table(): FrameTable {
-  return new FrameTable(3 * FRAME_CHUNK_SIZE, 3 * FRAME_CHUNK_SIZE, (mfn) => ({
-    owner: mfn < FRAME_CHUNK_SIZE ? 0 : 1,
-    refCount: mfn < FRAME_CHUNK_SIZE ? 0 : 1,
-    type: PageType.None,
-    typeCount: 0,
-    validated: false,
-    m2p: BigInt(mfn),
-  }));
+  return new FrameTable(3 * FRAME_CHUNK_SIZE, 3 * FRAME_CHUNK_SIZE, {
+    initialState: (mfn) => ({
+      owner: mfn < FRAME_CHUNK_SIZE ? 0 : 1,
+      refCount: mfn < FRAME_CHUNK_SIZE ? 0 : 1,
+      type: PageType.None,
+      typeCount: 0,
+      validated: false,
+    }),
+    initialM2p: (mfn) => BigInt(mfn),
+  });
 }
 
 describe('FrameTable.writableChunk', () => {
