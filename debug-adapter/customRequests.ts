@@ -6,6 +6,7 @@ import { eventToJson } from '../engine/events/eventJson';
 import { formatValue } from '../engine/language';
 import { AdapterError, optionalInt, requireBig, requireInt, requireObject } from './adapterError';
 import { walkOf, walkText } from './evaluate';
+import { hapWalkGrid } from './hapWalkGrid';
 import type { DomainsResult, EventsResult, FrameTableResult, WalkResult } from './protocol';
 import type { Debuggee } from './debuggee';
 import { diff, flagList, pageTable, shadowPair } from './viewRequests';
@@ -155,6 +156,7 @@ function walk(d: Debuggee, thread: number, va: bigint): WalkResult {
     pageSize: w?.ok ? w.pageSize : null,
     fault: w && !w.ok ? `${w.cause} at L${w.faultLevel}` : null,
     text,
+    hap: domain.kind === 'hvm-hap' ? hapWalkGrid(domain, w, va) : null,
   };
 }
 

@@ -195,6 +195,22 @@ export interface WalkResult {
   fault: string | null;
   /** The same walk as `walk VA` prints it in the console. */
   text: string;
+  /** HAP domains: the two-dimensional walk (hvm-paging.md R9.1); null for PV and shadow. */
+  hap: HapWalkGrid | null;
+}
+/** One guest reference of a HAP walk: a table entry read, or the final gpa (`ref` = `data`). */
+export interface HapReference {
+  ref: string;
+  gpa: Hex;
+  /** The machine address the p2m gives, or null when it has no entry (an EPT violation). */
+  ma: Hex | null;
+  /** The guest entry read there (table references only). */
+  entry: Hex | null;
+}
+export interface HapWalkGrid {
+  rows: HapReference[];
+  /** Where the walk stopped: column 0 = the p2m translation, 1 = the guest entry. */
+  failing: { row: number; col: 0 | 1 } | null;
 }
 
 // ---- pagewalk/events (paged log) ----

@@ -82,13 +82,15 @@ export type WalkResult =
   | { ok: false; fault: 'PF' | 'GP'; code: Hex; level: number | null; explanation?: string };
 
 /**
- * A HAP walk is two-dimensional: each guest table reference (rows gL4 … gL1, then the final gpa) is
- * itself translated through the four nested (p2m) levels (columns nL4 … nL1), then the guest entry
- * is read (column 4). `failing` marks the reference that faulted.
+ * A HAP walk is two-dimensional: each guest reference (rows: the tables gL4 … gL1 the walk read,
+ * then the final gpa) is itself translated through the p2m (column 0, the machine address, or null
+ * where the p2m has no entry: an EPT violation), then the guest entry is read there (column 1).
+ * The engine's p2m is a fixed map (hvm-paging.md §1), not a hierarchy of EPT tables, so each
+ * reference has one nested translation. `failing` marks the reference that stopped the walk.
  */
 export interface HapWalk {
-  rows: { gpa: Hex; nested: (Hex | null)[]; guestEntry: Hex | null }[];
-  failing: { row: number; col: number } | null;
+  rows: { ref: string; gpa: Hex; nested: Hex | null; guestEntry: Hex | null }[];
+  failing: { row: number; col: 0 | 1 } | null;
 }
 
 export interface WalkMessage {

@@ -176,6 +176,16 @@ export class ExplorerPanel extends WebviewPanelHost {
           ? { ok: true, address: w.ma as Hex }
           : { ok: false, fault: 'PF', code: '0x0', level: w.levels.length ? w.levels[w.levels.length - 1].level : null, explanation: w.fault ?? undefined }, // prettier-ignore
     };
+    if (w.hap)
+      message.hap = {
+        rows: w.hap.rows.map((r) => ({
+          ref: r.ref,
+          gpa: r.gpa as Hex,
+          nested: r.ma as Hex | null,
+          guestEntry: r.entry as Hex | null,
+        })),
+        failing: w.hap.failing,
+      };
     if (requestId !== undefined) message.requestId = requestId;
     this.post(message);
   }

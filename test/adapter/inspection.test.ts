@@ -91,6 +91,20 @@ describe('evaluate and console', () => {
     expect(w.body.ok).toBe(true);
     expect(w.body.levels).toHaveLength(4);
     expect(w.body.levels[3].flags).toEqual(['P', 'RW', 'A', 'D']);
+    // HAP: every guest reference with its p2m translation (gfn 1-5 sit in the domain's first chunk).
+    expect(w.body.hap.rows.map((r: { ref: string; gpa: string }) => [r.ref, r.gpa])).toEqual([
+      ['gL4', '0x1000'],
+      ['gL3', '0x2000'],
+      ['gL2', '0x3000'],
+      ['gL1', '0x4008'],
+      ['data', '0x5000'],
+    ]);
+    expect(w.body.hap.rows[3].entry).toBe('0x5063');
+    expect(w.body.hap.rows.every((r: { ma: string | null }) => r.ma !== null)).toBe(true);
+    expect(w.body.hap.failing).toBeNull();
+    const miss = await dc.customRequest('pagewalk/walk', { threadId: 1, va: '0x400000' });
+    expect(miss.body.hap.rows.map((r: { ref: string }) => r.ref)).toEqual(['gL4', 'gL3', 'gL2']);
+    expect(miss.body.hap.failing).toEqual({ row: 2, col: 1 });
     const e = await dc.customRequest('pagewalk/events', { start: 0, count: 10, classes: ['cr_write'] });
     expect(e.body.total).toBe(2);
     const ft = await dc.customRequest('pagewalk/frameTable', { start: 0, count: 16 });

@@ -235,8 +235,6 @@ describe('page-table explorer', () => {
   });
 
   it('draws a HAP walk as a two-dimensional grid with the failing reference marked', async () => {
-    const nested = (base: number): `0x${string}`[] =>
-      [0, 1, 2, 3].map((i) => `0x${(base + i).toString(16)}027` as const);
     await postToView(page, {
       type: 'walk',
       va: '0x400000',
@@ -252,16 +250,17 @@ describe('page-table explorer', () => {
       result: { ok: false, fault: 'PF', code: '0x0', level: 3, explanation: 'npf on gL3 table gfn 0x6' },
       hap: {
         rows: [
-          { gpa: '0x5000', nested: nested(0x10), guestEntry: '0x6027' },
-          { gpa: '0x6000', nested: [...nested(0x20).slice(0, 2), null, null], guestEntry: null },
+          { ref: 'gL4', gpa: '0x5000', nested: '0x3005000', guestEntry: '0x6027' },
+          { ref: 'gL3', gpa: '0x6000', nested: null, guestEntry: null },
         ],
-        failing: { row: 1, col: 2 },
+        failing: { row: 1, col: 0 },
       },
     } satisfies WalkMessage);
     expect(await page.locator('table.hap tbody tr').count()).toBe(2);
-    expect(await page.locator('table.hap td.ok').count()).toBe(7);
+    expect(await page.locator('table.hap td.ok').count()).toBe(2);
+    expect(await page.locator('table.hap tbody th').allTextContents()).toEqual(['gL4 0x5000', 'gL3 0x6000']);
     const failing = page.locator('table.hap td.failing');
-    expect(await failing.getAttribute('data-col')).toBe('2');
+    expect(await failing.getAttribute('data-col')).toBe('0');
     expect(await failing.locator('xpath=..').getAttribute('data-row')).toBe('1');
     await page.screenshot({ path: screenshotPath('explorer-hap.png'), fullPage: true });
   });

@@ -44,14 +44,13 @@ export function renderWalkPanel(walk: WalkMessage, onOpenLevel: (levelIndex: num
   );
 }
 
-const ROWS = ['gL4', 'gL3', 'gL2', 'gL1', 'data'];
-const COLUMNS = ['nL4', 'nL3', 'nL2', 'nL1', 'guest entry'];
+const COLUMNS = ['p2m → machine address', 'guest entry'];
 
 export function renderHapGrid(hap: HapWalk): HTMLElement {
   const head = h('tr', {}, h('th', { text: 'reference' }), ...COLUMNS.map((c) => h('th', { text: c })));
   const body = h('tbody');
   hap.rows.forEach((row, r) => {
-    const cells = [...row.nested, row.guestEntry].map((value, c) => {
+    const cells = [row.nested, row.guestEntry].map((value, c) => {
       const failing = hap.failing?.row === r && hap.failing.col === c;
       const cls = failing ? 'failing' : value === null ? 'skipped' : 'ok';
       return h('td', {
@@ -61,12 +60,7 @@ export function renderHapGrid(hap: HapWalk): HTMLElement {
       });
     });
     body.append(
-      h(
-        'tr',
-        { 'data-row': r },
-        h('th', { class: 'mono', text: `${ROWS[r] ?? `row ${r}`} ${row.gpa}` }),
-        ...cells,
-      ),
+      h('tr', { 'data-row': r }, h('th', { class: 'mono', text: `${row.ref} ${row.gpa}` }), ...cells),
     );
   });
   return h('table', { class: 'hap', 'aria-label': 'two-dimensional HAP walk' }, h('thead', {}, head), body);

@@ -270,6 +270,15 @@ suite('Pagewalk extension', () => {
       tables.tables[0].entries.some((e) => e.index === 0),
       'L4[0] is present',
     );
+    // A walk in a HAP domain comes with its two-dimensional grid: each reference through the p2m.
+    const walked = new Promise<void>((resolve) => {
+      const sub = api.explorer.onDidPost((m) => m.type === 'walk' && (sub.dispose(), resolve()));
+    });
+    await api.explorer.open('0x400000');
+    await walked;
+    const walk = api.explorer.lastPosted.get('walk');
+    assert.ok(walk && walk.type === 'walk' && walk.hap, 'the walk carries the HAP grid');
+    assert.ok(walk.hap.rows.length >= 1 && walk.hap.rows.every((r) => r.gpa.startsWith('0x')));
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
