@@ -62,6 +62,13 @@ export function customRequest(d: Debuggee, command: string, args: unknown): unkn
       const target = rec && d.run.eventsOf(rec).some((e) => wanted(e.class, e as { class: string; reg?: number })) ? p + 1 : 0; // prettier-ignore
       return reverse(d, t, target);
     }
+    case 'pagewalk/reverseToStep': {
+      const t = thread();
+      const step = requireInt(a, 'step', command, 0);
+      if (step > d.run.position)
+        throw new AdapterError('badArguments', `step ${step} is ahead of the current step ${d.run.position}`);
+      return reverse(d, t, step, 'goto');
+    }
     case 'pagewalk/pageTable':
       return pageTable(d, a, thread());
     case 'pagewalk/shadowPair':
@@ -73,8 +80,13 @@ export function customRequest(d: Debuggee, command: string, args: unknown): unkn
   }
 }
 
-function reverse(d: Debuggee, thread: number, target: number): Record<string, never> {
-  setImmediate(() => d.run.backTo(target, 'step', thread));
+function reverse(
+  d: Debuggee,
+  thread: number,
+  target: number,
+  reason: 'step' | 'goto' = 'step',
+): Record<string, never> {
+  setImmediate(() => d.run.backTo(target, reason, thread));
   return {};
 }
 

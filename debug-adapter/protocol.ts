@@ -256,6 +256,10 @@ export interface DiffResult {
 export interface ReverseArguments {
   threadId: number;
 }
+export interface ReverseToStepArguments extends ReverseArguments {
+  /** A step at or before the current one (`step` of an event: travel to just after it ran). */
+  step: number;
+}
 /** Reverse requests answer with an empty body and then send a `stopped` event (reason `step` or `breakpoint`). */
 export type ReverseResult = Record<string, never>;
 
@@ -276,6 +280,8 @@ export interface PagewalkRequests {
   'pagewalk/reverseToTrap': { args: ReverseArguments; result: ReverseResult };
   /** Back to the most recent step that logged a `cr_write` with `reg` 3. */
   'pagewalk/reverseToCr3Write': { args: ReverseArguments; result: ReverseResult };
+  /** Back to position `step` (the state right after that step ran; 0 = before the first), in one go. */
+  'pagewalk/reverseToStep': { args: ReverseToStepArguments; result: ReverseResult };
 }
 export type PagewalkCommand = keyof PagewalkRequests;
 

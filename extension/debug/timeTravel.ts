@@ -1,15 +1,12 @@
 /**
- * "Go back in time to here": the adapter can step backwards one statement at a time
- * (`pagewalk/reverseStepIn`), so travelling to an event's step repeats that until the stop's step is
- * at or before the target. Each reverse request answers at once and stops later, so every round
- * waits for the next state change.
+ * "Go back in time to here": one `pagewalk/reverseToStep` request puts the engine at the position
+ * right after the event's step ran (checkpoint + replay in the adapter), however far back it is.
+ * The request answers at once and the session stops afterwards, so this waits for that state change.
  */
 import * as vscode from 'vscode';
 import type { PagewalkSessions, StopInfo } from './pagewalkSessions';
 
-const MAX_ROUNDS = 10_000;
-
-function nextStop(sessions: PagewalkSessions, timeoutMs = 5000): Promise<StopInfo | null> {
+function nextStop(sessions: PagewalkSessions, timeoutMs: number): Promise<StopInfo | null> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       sub.dispose();
@@ -24,23 +21,24 @@ function nextStop(sessions: PagewalkSessions, timeoutMs = 5000): Promise<StopInf
   });
 }
 
-/** Steps back until the engine is at `step` (the position right after that step ran) or earlier. */
+/** Travels back to position `step` (the state right after that step ran); true when it got there. */
 export async function travelToStep(
   sessions: PagewalkSessions,
   step: number,
   threadId?: number,
 ): Promise<boolean> {
-  let stop = sessions.stop;
+  const stop = sessions.stop;
   if (!stop || stop.step === null) {
     void vscode.window.showWarningMessage('Pagewalk: pause the program before travelling back in time.');
     return false;
   }
-  for (let round = 0; round < MAX_ROUNDS && stop.step !== null && stop.step > step; round++) {
-    const waiting = nextStop(sessions);
-    await sessions.request('pagewalk/reverseStepIn', { threadId: threadId ?? stop.threadId }, stop.session);
-    const next = await waiting;
-    if (!next || next.step === stop.step) break;
-    stop = next;
-  }
-  return stop.step !== null && stop.step <= step;
+  if (stop.step <= step) return stop.step === step;
+  const waiting = nextStop(sessions, 30_000);
+  await sessions.request(
+    'pagewalk/reverseToStep',
+    { threadId: threadId ?? stop.threadId, step },
+    stop.session,
+  );
+  const next = await waiting;
+  return next !== null && next.step === step;
 }

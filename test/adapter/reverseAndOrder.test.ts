@@ -55,6 +55,27 @@ describe('custom reverse requests', () => {
     await untilStopped(dc, () => dc.customRequest('pagewalk/reverseToCr3Write', { threadId: 1 }));
     expect(await stack()).toEqual([['vcpu web.0', 10]]);
   });
+
+  it('reverse to a step goes straight to the position after that step, and refuses one ahead', async () => {
+    await launchStopped(dc, 'basic.guest', () =>
+      dc.setBreakpointsRequest({ source: { path: fixture('basic.guest') }, breakpoints: [{ line: 23 }] }),
+    );
+    await untilStopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    const events = await dc.customRequest('pagewalk/events', { start: 0, count: 100, classes: ['cr_write'] });
+    const cr3Write = events.body.events.find((e: { reg: number }) => e.reg === 3);
+    const stopped = await untilStopped(dc, () =>
+      dc.customRequest('pagewalk/reverseToStep', { threadId: 1, step: cr3Write.step }),
+    );
+    expect(stopped.body.reason).toBe('goto');
+    const d = await dc.customRequest('pagewalk/domains', {});
+    expect(d.body.step).toBe(cr3Write.step);
+    // Just after `mov cr3, l4` (line 15) ran: the next statement is line 16.
+    expect(await stack()).toEqual([['vcpu web.0', 16]]);
+    expect(await evaluate(dc, 'cr3')).toBe('0x1000');
+    await expect(
+      dc.customRequest('pagewalk/reverseToStep', { threadId: 1, step: cr3Write.step + 1 }),
+    ).rejects.toThrow(/ahead of the current step/);
+  });
 });
 
 describe('a long way back', () => {
