@@ -6,6 +6,9 @@
  * A refused update stores nothing.
  */
 import { PTE_A, PTE_D, PTE_P, joinEntry } from '../paging/pte';
+import type { EngineEvent } from '../events/eventTypes';
+import type { EventContext, PackedEventDecoder } from '../events/eventLog';
+import { registerPackedDecoder } from '../events/eventLog';
 import type { PvContext } from './pvContext';
 import { EINVAL, entryHolder } from './pvContext';
 import { describeFlags } from '../paging/pte';
@@ -35,6 +38,40 @@ export const MMU_NORMAL_PT_UPDATE = 0;
 export const MMU_PT_UPDATE_PRESERVE_AD = 2;
 export const MMU_PT_UPDATE_NO_TRANSLATE = 3;
 
+/** What an `entry_update` may name as its path and function, numbered for the packed event. */
+const UPDATE_PATHS = ['fast', 'full', 'plain_write'] as const;
+const UPDATE_FUNCTIONS = [
+  null,
+  'mod_l1_entry',
+  'ptwr_emulated_update',
+  'mod_l2_entry',
+  'mod_l3_entry',
+  'mod_l4_entry',
+] as const;
+
+/** A packed `entry_update`: mfn, level (−1: none), index, old and new halves, path × 8 + function. */
+const decodeEntryUpdate: PackedEventDecoder = (
+  c: EventContext,
+  f: Float64Array,
+  at: number,
+): EngineEvent => ({
+  step: c.step,
+  domain: c.domain,
+  vcpu: c.vcpu,
+  line: c.line,
+  class: 'entry_update',
+  mfn: f[at],
+  gfn: null,
+  level: f[at + 1] < 0 ? null : f[at + 1],
+  index: f[at + 2],
+  old: joinEntry(f[at + 3], f[at + 4]),
+  new: joinEntry(f[at + 5], f[at + 6]),
+  path: UPDATE_PATHS[f[at + 7] >> 3],
+  xen_function: UPDATE_FUNCTIONS[f[at + 7] & 7],
+});
+
+const ENTRY_UPDATE = registerPackedDecoder(decodeEntryUpdate);
+
 function logUpdate(
   ctx: PvContext,
   mfn: number,
@@ -44,26 +81,12 @@ function logUpdate(
   ohi: number,
   nlo: number,
   nhi: number,
-  path: 'fast' | 'full' | 'plain_write',
-  fn: string | null,
+  path: (typeof UPDATE_PATHS)[number],
+  fn: (typeof UPDATE_FUNCTIONS)[number],
 ): void {
   if (!ctx.entryEvents) return;
-  const c = ctx.envelope;
-  ctx.emitBuilt({
-    step: c.step,
-    domain: c.domain,
-    vcpu: c.vcpu,
-    line: c.line,
-    class: 'entry_update',
-    mfn,
-    gfn: null,
-    level,
-    index,
-    old: joinEntry(olo, ohi),
-    new: joinEntry(nlo >>> 0, nhi >>> 0),
-    path,
-    xen_function: fn,
-  });
+  const code = UPDATE_PATHS.indexOf(path) * 8 + UPDATE_FUNCTIONS.indexOf(fn);
+  ctx.emitPacked(ENTRY_UPDATE, mfn, level ?? -1, index, olo >>> 0, ohi >>> 0, nlo >>> 0, nhi >>> 0, code);
 }
 
 /**
@@ -157,7 +180,7 @@ export function modUpperEntry(
   d: number,
 ): number {
   const mem = ctx.mem;
-  const fn = `mod_l${level}_entry`;
+  const fn = `mod_l${level as 2 | 3 | 4}_entry` as const;
   const value = (): bigint => joinEntry(nloIn >>> 0, nhiIn >>> 0);
   if (level === 4 && isXenL4Slot(index)) {
     return refuse(

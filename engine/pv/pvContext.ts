@@ -16,9 +16,13 @@
  *
  * Events are buffered per statement and written to the machine's log when the statement ends, so
  * a trap's own event (`cr_write`, `hypercall`) can come first although its outcome is known last.
+ * The per-entry events (`ref_taken`, `ref_dropped`, `entry_update`) are buffered and logged packed,
+ * as numbers (`EventLog.appendPacked`): a pin validating a million entries builds no objects unless
+ * someone reads them.
  */
 import type { EngineEvent, EventInput, FrameTypeName, RefHolder } from '../events/eventTypes';
 import type { EventContext } from '../events/eventLog';
+import { PACKED_STRIDE, registerPackedDecoder } from '../events/eventLog';
 import type { Domain } from '../machine/domain';
 import type { FrameTable } from '../machine/frameTable';
 import { PAGE_TYPE_NAMES } from '../machine/frameTable';
@@ -69,6 +73,20 @@ function decodeHolder(h: number): RefHolder {
   const rest = h - mfn * 2048;
   return { mfn, level: (rest >> 9) + 1, index: rest & 511 };
 }
+
+/** A packed `ref_taken`/`ref_dropped` (`PvContext.refEvent`): taken, mfn, kind, type, count, holder. */
+const REF_EVENT = registerPackedDecoder((c: EventContext, f: Float64Array, at: number): EngineEvent => ({
+  step: c.step,
+  domain: c.domain,
+  vcpu: c.vcpu,
+  line: c.line,
+  class: f[at] === 1 ? 'ref_taken' : 'ref_dropped',
+  mfn: f[at + 1],
+  kind: f[at + 2] === 0 ? 'general' : 'type',
+  type: PAGE_TYPE_NAMES[f[at + 3]],
+  count_after: f[at + 4],
+  holder: decodeHolder(f[at + 5]),
+}));
 
 /** The PV state of one vCPU (Xen's `struct arch_vcpu` fields the model needs). */
 export interface PvVcpu {
@@ -136,7 +154,11 @@ export class PvContext {
    * "no listener" figures) turns them off, so that a million validated entries build no objects.
    */
   entryEvents = true;
-  private buffer: EngineEvent[] = [];
+  /** The statement's events so far: an event, or (a number) the row of a packed one. */
+  private buffer: (EngineEvent | number)[] = [];
+  /** Packed events of the statement, as the log takes them: eight fields and the decoder id each. */
+  private pendingRows = new Float64Array(PACKED_STRIDE * 256);
+  private pendingCount = 0;
 
   constructor(readonly machine: Machine) {
     this.ft = machine.frameTable;
@@ -174,47 +196,76 @@ export class PvContext {
     } as EngineEvent);
   }
 
-  /** Writes the statement's buffered events to the machine's log. */
+  /** Buffers a packed event: eight numbers that decoder `decoder` turns into the event when read. */
+  emitPacked(
+    decoder: number,
+    f0: number,
+    f1: number,
+    f2: number,
+    f3: number,
+    f4: number,
+    f5: number,
+    f6: number,
+    f7: number,
+  ): void {
+    const k = this.pendingCount++;
+    let row = k * PACKED_STRIDE;
+    if (row + PACKED_STRIDE > this.pendingRows.length) {
+      const grown = new Float64Array(this.pendingRows.length * 2);
+      grown.set(this.pendingRows);
+      this.pendingRows = grown;
+    }
+    const r = this.pendingRows;
+    r[row++] = f0;
+    r[row++] = f1;
+    r[row++] = f2;
+    r[row++] = f3;
+    r[row++] = f4;
+    r[row++] = f5;
+    r[row++] = f6;
+    r[row++] = f7;
+    r[row] = decoder;
+    this.buffer.push(k);
+  }
+
+  /** Writes the statement's buffered events to the machine's log; packed ones a run at a time. */
   flushEvents(): void {
     const log = this.machine.log;
-    for (const e of this.buffer) log.appendBuilt(e);
-    this.buffer.length = 0;
+    const buffer = this.buffer;
+    for (let i = 0; i < buffer.length;) {
+      const e = buffer[i];
+      if (typeof e !== 'number') {
+        log.appendBuilt(e);
+        i++;
+        continue;
+      }
+      // Packed rows are numbered in the order emitted, and insertAt only inserts objects, so a run
+      // of numbers in the buffer is a run of consecutive rows.
+      let n = 1;
+      while (i + n < buffer.length && typeof buffer[i + n] === 'number') n++;
+      log.appendPackedRows(this.pendingRows, e, n);
+      i += n;
+    }
+    buffer.length = 0;
+    this.pendingCount = 0;
   }
 
   refEvent(taken: boolean, mfn: number, kind: 'general' | 'type', holder: number): void {
     if (!this.entryEvents || holder === HOLDER_NONE) return;
     const ft = this.ft;
-    const c = this.machine.log.getContext();
-    this.buffer.push({
-      step: c.step,
-      domain: c.domain,
-      vcpu: c.vcpu,
-      line: c.line,
-      class: taken ? 'ref_taken' : 'ref_dropped',
+    const general = kind === 'general';
+    this.emitPacked(
+      REF_EVENT,
+      taken ? 1 : 0,
       mfn,
-      kind,
-      type: PAGE_TYPE_NAMES[ft.type(mfn)],
-      count_after: kind === 'general' ? ft.refCount(mfn) : ft.typeCount(mfn),
-      holder: this.holderObject(holder),
-    });
+      general ? 0 : 1,
+      ft.type(mfn),
+      general ? ft.refCount(mfn) : ft.typeCount(mfn),
+      holder,
+      0,
+      0,
+    );
   }
-
-  /**
-   * The holder field of a ref event. An entry's references come in runs (general and type, taken
-   * and dropped), so consecutive events share one frozen holder object: events are never changed
-   * once logged, and a million validated entries allocate a quarter of the holders.
-   */
-  private holderObject(code: number): RefHolder {
-    if (code !== this.lastHolderCode) {
-      this.lastHolderCode = code;
-      const h = decodeHolder(code);
-      this.lastHolder = typeof h === 'string' ? h : Object.freeze(h);
-    }
-    return this.lastHolder;
-  }
-
-  private lastHolderCode = NaN;
-  private lastHolder: RefHolder = 'pin';
 
   typeName(mfn: number): FrameTypeName {
     return PAGE_TYPE_NAMES[this.ft.type(mfn)];
