@@ -34,7 +34,7 @@ export function registerPackedDecoder(decoder: PackedEventDecoder): number {
 }
 
 /** A packed row: eight fields, then the decoder id. */
-export const PACKED_STRIDE = 9;
+const PACKED_STRIDE = 9;
 
 export class EventLog {
   /** The log in order: slot i holds an index into `built` (≥ 0) or −1 − the packed row of event i. */
@@ -47,6 +47,8 @@ export class EventLog {
   private packedSlot = new Int32Array(1024);
   private packedContext = new Int32Array(1024);
   private packedRows = 0;
+  /** Rows written by `stagePacked`: those from `packedRows` on are not in the log yet. */
+  private stagedRows = 0;
   /** The envelopes packed rows refer to (a step's events share one). */
   private readonly packedContexts: EventContext[] = [];
   /** Packed rows already built, by row. */
@@ -81,32 +83,59 @@ export class EventLog {
   }
 
   /**
-   * Appends `count` packed events, rows `first` … of `rows` (`PACKED_STRIDE` numbers each: eight
-   * fields, then the decoder id from `registerPackedDecoder`), with the current envelope. With a
-   * listener subscribed each event is built at once, as listeners need it now.
+   * Writes a packed event's row (eight fields, read by decoder `decoder` from
+   * `registerPackedDecoder`) ahead of its place in the log, for a producer that orders a statement's
+   * events before logging them; `appendStaged` logs it. Rows are staged and logged in the same order.
    */
-  appendPackedRows(rows: Float64Array, first: number, count: number): void {
-    const start = this.count;
-    const seq = this.packedRows;
-    while (seq + count > this.packedSlot.length) {
+  stagePacked(
+    decoder: number,
+    f0: number,
+    f1: number,
+    f2: number,
+    f3: number,
+    f4: number,
+    f5: number,
+    f6: number,
+    f7: number,
+  ): number {
+    const row = this.stagedRows++;
+    if (row === this.packedSlot.length) {
       this.packed = grown(this.packed);
       this.packedSlot = grown(this.packedSlot);
       this.packedContext = grown(this.packedContext);
     }
+    let at = row * PACKED_STRIDE;
+    const p = this.packed;
+    p[at++] = f0;
+    p[at++] = f1;
+    p[at++] = f2;
+    p[at++] = f3;
+    p[at++] = f4;
+    p[at++] = f5;
+    p[at++] = f6;
+    p[at++] = f7;
+    p[at] = decoder;
+    return row;
+  }
+
+  /**
+   * Logs `count` staged rows from `first` (the next rows not yet logged) as events with the current
+   * envelope. With a listener subscribed each event is built at once, as listeners need it now.
+   */
+  appendStaged(first: number, count: number): void {
+    if (first !== this.packedRows || first + count > this.stagedRows)
+      throw new Error(`event log: rows ${first}+${count} are not the next staged rows`);
+    const start = this.count;
     while (start + count > this.slots.length) this.slots = grown(this.slots);
     const contexts = this.packedContexts;
     if (contexts.length === 0 || contexts[contexts.length - 1] !== this.context) contexts.push(this.context);
     const context = contexts.length - 1;
-    this.packed.set(
-      rows.subarray(first * PACKED_STRIDE, (first + count) * PACKED_STRIDE),
-      seq * PACKED_STRIDE,
-    );
     for (let k = 0; k < count; k++) {
-      this.slots[start + k] = -1 - (seq + k);
-      this.packedSlot[seq + k] = start + k;
-      this.packedContext[seq + k] = context;
+      this.slots[start + k] = -1 - (first + k);
+      this.packedSlot[first + k] = start + k;
+      this.packedContext[first + k] = context;
     }
-    this.packedRows = seq + count;
+    this.packedRows = first + count;
     this.count = start + count;
     if (this.listeners.length > 0) {
       for (let i = start; i < start + count; i++) {
@@ -163,6 +192,7 @@ export class EventLog {
     let rows = this.packedRows;
     while (rows > 0 && this.packedSlot[rows - 1] >= n) rows--;
     this.packedRows = rows;
+    this.stagedRows = rows;
     this.packedContexts.length = rows === 0 ? 0 : this.packedContext[rows - 1] + 1;
     if (this.unpacked.length > rows) this.unpacked.length = rows;
     if (this.allView.length > n) this.allView.length = n;

@@ -22,7 +22,7 @@
  */
 import type { EngineEvent, EventInput, FrameTypeName, RefHolder } from '../events/eventTypes';
 import type { EventContext } from '../events/eventLog';
-import { PACKED_STRIDE, registerPackedDecoder } from '../events/eventLog';
+import { registerPackedDecoder } from '../events/eventLog';
 import type { Domain } from '../machine/domain';
 import type { FrameTable } from '../machine/frameTable';
 import { PAGE_TYPE_NAMES } from '../machine/frameTable';
@@ -154,11 +154,8 @@ export class PvContext {
    * "no listener" figures) turns them off, so that a million validated entries build no objects.
    */
   entryEvents = true;
-  /** The statement's events so far: an event, or (a number) the row of a packed one. */
+  /** The statement's events so far: an event, or (a number) the log row a packed one is staged in. */
   private buffer: (EngineEvent | number)[] = [];
-  /** Packed events of the statement, as the log takes them: eight fields and the decoder id each. */
-  private pendingRows = new Float64Array(PACKED_STRIDE * 256);
-  private pendingCount = 0;
 
   constructor(readonly machine: Machine) {
     this.ft = machine.frameTable;
@@ -208,24 +205,7 @@ export class PvContext {
     f6: number,
     f7: number,
   ): void {
-    const k = this.pendingCount++;
-    let row = k * PACKED_STRIDE;
-    if (row + PACKED_STRIDE > this.pendingRows.length) {
-      const grown = new Float64Array(this.pendingRows.length * 2);
-      grown.set(this.pendingRows);
-      this.pendingRows = grown;
-    }
-    const r = this.pendingRows;
-    r[row++] = f0;
-    r[row++] = f1;
-    r[row++] = f2;
-    r[row++] = f3;
-    r[row++] = f4;
-    r[row++] = f5;
-    r[row++] = f6;
-    r[row++] = f7;
-    r[row] = decoder;
-    this.buffer.push(k);
+    this.buffer.push(this.machine.log.stagePacked(decoder, f0, f1, f2, f3, f4, f5, f6, f7));
   }
 
   /** Writes the statement's buffered events to the machine's log; packed ones a run at a time. */
@@ -243,11 +223,10 @@ export class PvContext {
       // of numbers in the buffer is a run of consecutive rows.
       let n = 1;
       while (i + n < buffer.length && typeof buffer[i + n] === 'number') n++;
-      log.appendPackedRows(this.pendingRows, e, n);
+      log.appendStaged(e, n);
       i += n;
     }
     buffer.length = 0;
-    this.pendingCount = 0;
   }
 
   refEvent(taken: boolean, mfn: number, kind: 'general' | 'type', holder: number): void {

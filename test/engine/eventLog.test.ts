@@ -1,7 +1,7 @@
 // The event log keeps per-entry events packed until read; every way of reading must see one log,
 // in order, with each event built once — and truncation (checkpoint restore) must cut both kinds.
 import { describe, expect, it } from 'vitest';
-import { EventLog, PACKED_STRIDE, registerPackedDecoder } from '../../engine/events/eventLog';
+import { EventLog, registerPackedDecoder } from '../../engine/events/eventLog';
 import type { EngineEvent } from '../../engine/events/eventTypes';
 
 let built = 0;
@@ -18,13 +18,11 @@ const DECODER = registerPackedDecoder((c, f, at) => {
   } as EngineEvent;
 });
 
-function rows(...mfns: number[]): Float64Array {
-  const r = new Float64Array(mfns.length * PACKED_STRIDE);
-  mfns.forEach((m, k) => {
-    r[k * PACKED_STRIDE] = m;
-    r[k * PACKED_STRIDE + 8] = DECODER;
-  });
-  return r;
+/** Logs packed events naming `mfns`, staged then appended as the PV model does. */
+function appendPacked(log: EventLog, ...mfns: number[]): void {
+  const first = log.stagePacked(DECODER, mfns[0], 0, 0, 0, 0, 0, 0, 0);
+  for (const m of mfns.slice(1)) log.stagePacked(DECODER, m, 0, 0, 0, 0, 0, 0, 0);
+  log.appendStaged(first, mfns.length);
 }
 
 function mfnsOf(events: readonly EngineEvent[]): number[] {
@@ -35,10 +33,10 @@ function sampleLog(): EventLog {
   const log = new EventLog();
   log.setContext({ step: 1, domain: 'd', vcpu: 0, line: 3 });
   log.append({ class: 'unpin', mfn: 100 } as never);
-  log.appendPackedRows(rows(1, 2, 3), 0, 3);
+  appendPacked(log, 1, 2, 3);
   log.setContext({ step: 2, domain: 'd', vcpu: 0, line: 4 });
   log.append({ class: 'unpin', mfn: 200 } as never);
-  log.appendPackedRows(rows(9, 4, 5), 1, 2);
+  appendPacked(log, 4, 5);
   return log;
 }
 
@@ -63,11 +61,11 @@ describe('EventLog with packed events', () => {
     expect(mfnsOf(log.all())).toEqual([100, 1, 2]);
     expect(log.all()).toBe(all);
     log.append({ class: 'unpin', mfn: 300 } as never);
-    log.appendPackedRows(rows(6), 0, 1);
+    appendPacked(log, 6);
     expect(mfnsOf(log.slice(0))).toEqual([100, 1, 2, 300, 6]);
     log.truncate(0);
     expect(log.length).toBe(0);
-    log.appendPackedRows(rows(7), 0, 1);
+    appendPacked(log, 7);
     expect(mfnsOf(log.all())).toEqual([7]);
   });
 
@@ -75,15 +73,24 @@ describe('EventLog with packed events', () => {
     const log = new EventLog();
     const seen: number[] = [];
     log.subscribe((e) => seen.push((e as { mfn: number }).mfn));
-    log.appendPackedRows(rows(1, 2), 0, 2);
+    appendPacked(log, 1, 2);
     log.append({ class: 'unpin', mfn: 3 } as never);
     expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('refuses to log staged rows out of order', () => {
+    const log = new EventLog();
+    const a = log.stagePacked(DECODER, 1, 0, 0, 0, 0, 0, 0, 0);
+    log.stagePacked(DECODER, 2, 0, 0, 0, 0, 0, 0, 0);
+    expect(() => log.appendStaged(a + 1, 1)).toThrow(/not the next staged rows/);
+    log.appendStaged(a, 2);
+    expect(mfnsOf(log.all())).toEqual([1, 2]);
   });
 
   it('grows past its first capacity without losing rows', () => {
     const log = new EventLog();
     const many = Array.from({ length: 5000 }, (_, i) => i);
-    log.appendPackedRows(rows(...many), 0, many.length);
+    appendPacked(log, ...many);
     expect(log.length).toBe(5000);
     expect(mfnsOf([log.at(0), log.at(4999)])).toEqual([0, 4999]);
   });
