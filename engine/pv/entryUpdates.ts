@@ -153,7 +153,9 @@ export function modL1Entry(
     } else {
       const rc = getPageFromL1e(ctx, nlo, nhi, l1, index, ptOwner, pgOwner, entryHolder(l1, 1, index));
       if (rc !== 0) {
-        wrapReason(ctx, fn, null);
+        // events.md §5: a chain starts at the function owning the rule that refused. Through
+        // mmu_update that is R3.3's get_page_from_l1e; through ptwr it is R9's ptwr_emulated_update.
+        if (!fastPath) wrapReason(ctx, fn, null);
         return rc;
       }
     }
@@ -219,11 +221,9 @@ export function modUpperEntry(
     if (((olo ^ nlo) & PDE_CHANGE_LO) === 0 && ((ohi ^ nhi) & CHANGE_HI) === 0) {
       path = 'fast';
     } else {
+      // A refusal here is R3.4's or R3.6's, and its chain starts at get_page_from_lNe (events.md §5).
       const rc = getPageFromUpperEntry(ctx, level, nlo, nhi, table, index, d);
-      if (rc !== 0) {
-        wrapReason(ctx, fn, null);
-        return rc;
-      }
+      if (rc !== 0) return rc;
     }
     nlo = adjustUpperLo(level, nlo);
   }

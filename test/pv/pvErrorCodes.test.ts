@@ -637,7 +637,7 @@ const CASES: Record<string, Case> = {
     expect rc == 0`,
     op: 'update_va_mapping va(0, 0, 0, 5), mfn(l2) << 12 | P | RW, UVMF_INVLPG',
     before: { 'mfn(l2)': [2, 1, 'L2', 0, 1], 'mfn(l1)': [2, 1, 'L1', 0, 1] },
-    xen: '— mod_l1_entry → get_page_from_l1e → get_page_type: -EBUSY',
+    xen: '— get_page_from_l1e → get_page_type: -EBUSY',
   },
   'update_va_mapping with an unreadable UVMF_MULTI bitmap: -EFAULT, the entry update stays (R7 step 5)': {
     rule: 'R7',

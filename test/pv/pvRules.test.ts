@@ -919,15 +919,14 @@ end
     );
     expect(r.stderr).toEqual([]);
     const refusal = eventsOf(r, 'refusal')[0] as unknown as Record<string, unknown>;
-    // events.md §2 shows the chain from get_page_from_l1e; the model also names its caller
-    // mod_l1_entry first, as R14.2's second example does for mod_l2_entry (see the report).
+    // events.md §2 and §5: the chain starts at the function owning the rule, R3.3's get_page_from_l1e.
     expect([refusal.rule, refusal.xen_function, refusal.rc]).toEqual([
       'R3.3',
-      'mod_l1_entry',
+      'get_page_from_l1e',
       (1n << 64n) - 16n,
     ]);
     expect(refusal.explanation).toMatch(
-      /^L1 entry 1 of mfn 0x[0-9a-f]+ would map mfn 0x[0-9a-f]+ writable, but mfn 0x[0-9a-f]+ is an L2 page table \(type count 1, pinned\) — mod_l1_entry → get_page_from_l1e → get_page_type: -EBUSY$/,
+      /^L1 entry 1 of mfn 0x[0-9a-f]+ would map mfn 0x[0-9a-f]+ writable, but mfn 0x[0-9a-f]+ is an L2 page table \(type count 1, pinned\) — get_page_from_l1e → get_page_type: -EBUSY$/,
     );
     const step = (refusal as { step: number }).step;
     expect(r.events.filter((e) => e.step === step).map((e) => e.class)).toEqual([
