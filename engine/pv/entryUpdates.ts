@@ -119,8 +119,9 @@ export function modL1Entry(
         ctx,
         -EINVAL,
         'R3.1',
-        // mod_l1_entry tests l1_disallow_mask itself; ptwr leaves it to get_page_from_l1e.
-        fastPath ? [fn] : [fn, 'get_page_from_l1e'],
+        // R14.2's chain for a flag-mask refusal (Xen tests the mask in mod_lN_entry and again in
+        // get_page_from_lNe; the contract names both).
+        [fn, 'get_page_from_l1e'],
         `set ${describeFlags(BigInt(nlo & L1_DISALLOW_LO))}`,
         'L1_DISALLOW_MASK forbids it',
         { mfn: l1, level: 1, index, value: joinEntry(nlo >>> 0, nhi >>> 0) },
@@ -209,8 +210,8 @@ export function modUpperEntry(
         ctx,
         -EINVAL,
         'R3.1',
-        // mod_lN_entry tests the mask itself, before any get_page_from_lNe (Xen's mm.c).
-        [fn],
+        // R14.2's second example: 'mod_l2_entry → get_page_from_l2e: -EINVAL'.
+        [fn, `get_page_from_l${level}e`],
         `set ${describeFlags(BigInt(nlo & UPPER_DISALLOW_LO))}`,
         `${mask} forbids it`,
         { mfn: table, level, index, value: value() },

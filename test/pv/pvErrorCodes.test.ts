@@ -212,7 +212,7 @@ const CASES: Record<string, Case> = {
     setup: L1_PINNED,
     op: 'mmu_update pte_addr(mfn(l1), 0), mfn(d) << 12 | P | PS',
     before: { 'mfn(l1)': [2, 1, 'L1', 1, 1], 'mfn(d)': [1, 0, 'NONE', 0, 0] },
-    xen: 'L1_DISALLOW_MASK forbids it — mod_l1_entry: -EINVAL',
+    xen: 'L1_DISALLOW_MASK forbids it — mod_l1_entry → get_page_from_l1e: -EINVAL',
   },
   'mmu_update L1 entry beyond the machine frame count: -EPERM (R3.3 step 2)': {
     rule: 'R3.3',
@@ -278,7 +278,7 @@ const CASES: Record<string, Case> = {
     let l1 = alloc()`,
     op: 'mmu_update pte_addr(mfn(l2), 1), 0, pte_addr(mfn(l2), 0), mfn(l1) << 12 | P | PS',
     before: { 'mfn(l2)': [2, 1, 'L2', 1, 1], 'mfn(l1)': [1, 0, 'NONE', 0, 0] },
-    xen: 'L2_DISALLOW_MASK forbids it — mod_l2_entry: -EINVAL',
+    xen: 'L2_DISALLOW_MASK forbids it — mod_l2_entry → get_page_from_l2e: -EINVAL',
   },
   'mmu_update of an L4 entry in the Xen slots 256-271: -EINVAL (R3.7)': {
     rule: 'R3.7',
