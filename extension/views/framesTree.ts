@@ -8,65 +8,47 @@
 import * as vscode from 'vscode';
 import type { DomainSummary, FrameRow } from '../../debug-adapter/protocol';
 import { hex } from '../bits';
-import type { PagewalkSessions } from '../debug/pagewalkSessions';
-import { ChangeTracker, markChanged } from './changeTracker';
+import type { PagewalkSessions, StopInfo } from '../debug/pagewalkSessions';
+import type { ChangeTracker } from './changeTracker';
+import { markChanged } from './changeTracker';
+import { StopTreeProvider } from './stopTreeProvider';
 import { MessageNode, TreeNode, errorChildren } from './nodes/treeNode';
 
 const DOMID_XEN = 0x7ff2;
 const FETCH_PAGE = 4096;
 
-export class FramesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<TreeNode | undefined>();
-  readonly onDidChangeTreeData = this.changeEmitter.event;
-  private readonly changes = new ChangeTracker();
-  private readonly subscription: vscode.Disposable;
-
-  constructor(private readonly sessions: PagewalkSessions) {
-    this.subscription = sessions.onDidChangeState((stop) => {
-      if (stop) this.changes.beginStop(stop.step);
-      this.changeEmitter.fire(undefined);
-    });
+export class FramesTreeProvider extends StopTreeProvider {
+  constructor(sessions: PagewalkSessions) {
+    super(sessions, 'frames');
   }
 
-  /** Asks VS Code for the whole tree again (the Refresh Views command). */
-  refresh(): void {
-    this.changeEmitter.fire(undefined);
+  protected idleMessage(): string {
+    return 'Pause a Pagewalk session to see the frame table';
   }
 
-  getTreeItem(node: TreeNode): vscode.TreeItem {
-    return node.getTreeItem();
-  }
-
-  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
-    if (node) return node.getChildren();
-    const stop = this.sessions.stop;
-    if (!stop) return [new MessageNode('frames/idle', 'Pause a Pagewalk session to see the frame table')];
-    try {
-      const [domains, rows] = await Promise.all([
-        this.sessions.request('pagewalk/domains', {}, stop.session),
-        this.fetchAll(stop.session),
-      ]);
-      const pageSize = Math.max(10, vscode.workspace.getConfiguration('pagewalk').get<number>('frames.pageSize', 100)); // prettier-ignore
-      const ctx: FramesContext = {
-        pageSize,
-        changes: this.changes,
-        whoMaps: (mfn) => whoMaps(stop.session, mfn),
-        fetch: async (start, count) =>
-          (await this.sessions.request('pagewalk/frameTable', { start, count }, stop.session)).rows,
-      };
-      const byOwner = new Map<number, FrameRow[]>();
-      for (const d of domains.domains) byOwner.set(d.id, []);
-      for (const r of rows) byOwner.set(r.owner, [...(byOwner.get(r.owner) ?? []), r]);
-      if (byOwner.size === 0) return [new MessageNode('frames/none', 'No frame is typed or referenced yet')];
-      return [...byOwner.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([owner, list]) => {
-          const domain = domains.domains.find((d) => d.id === owner) ?? null;
-          return new OwnerNode(ownerName(owner, domains.domains), owner, list, domain, ctx);
-        });
-    } catch (e) {
-      return errorChildren('frames', e);
-    }
+  protected async roots(stop: StopInfo): Promise<TreeNode[]> {
+    const [domains, rows] = await Promise.all([
+      this.sessions.request('pagewalk/domains', {}, stop.session),
+      this.fetchAll(stop.session),
+    ]);
+    const pageSize = Math.max(10, vscode.workspace.getConfiguration('pagewalk').get<number>('frames.pageSize', 100)); // prettier-ignore
+    const ctx: FramesContext = {
+      pageSize,
+      changes: this.changes,
+      whoMaps: (mfn) => whoMaps(stop.session, mfn),
+      fetch: async (start, count) =>
+        (await this.sessions.request('pagewalk/frameTable', { start, count }, stop.session)).rows,
+    };
+    const byOwner = new Map<number, FrameRow[]>();
+    for (const d of domains.domains) byOwner.set(d.id, []);
+    for (const r of rows) byOwner.set(r.owner, [...(byOwner.get(r.owner) ?? []), r]);
+    if (byOwner.size === 0) return [new MessageNode('frames/none', 'No frame is typed or referenced yet')];
+    return [...byOwner.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([owner, list]) => {
+        const domain = domains.domains.find((d) => d.id === owner) ?? null;
+        return new OwnerNode(ownerName(owner, domains.domains), owner, list, domain, ctx);
+      });
   }
 
   private async fetchAll(session: vscode.DebugSession): Promise<FrameRow[]> {
@@ -76,11 +58,6 @@ export class FramesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       rows.push(...page.rows);
       if (start + FETCH_PAGE >= page.total) return rows;
     }
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changeEmitter.dispose();
   }
 }
 

@@ -7,8 +7,10 @@
 import * as vscode from 'vscode';
 import type { DomainSummary, ShadowPairResult } from '../../debug-adapter/protocol';
 import { hex, parseHex } from '../bits';
-import type { PagewalkSessions } from '../debug/pagewalkSessions';
-import { ChangeTracker, markChanged } from './changeTracker';
+import type { PagewalkSessions, StopInfo } from '../debug/pagewalkSessions';
+import type { ChangeTracker } from './changeTracker';
+import { markChanged } from './changeTracker';
+import { StopTreeProvider } from './stopTreeProvider';
 import { InfoNode, MessageNode, TreeNode, errorChildren } from './nodes/treeNode';
 import { ENTRIES_PER_TABLE, readTableRows } from './pageTableSource';
 
@@ -22,43 +24,18 @@ const NO_SHADOWS: Record<DomainSummary['kind'], string | null> = {
 const MAX_TABLES = 256;
 const LEVEL_NAMES = ['', 'L1', 'L2', 'L3', 'L4'];
 
-export class ShadowsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<TreeNode | undefined>();
-  readonly onDidChangeTreeData = this.changeEmitter.event;
-  private readonly changes = new ChangeTracker();
-  private readonly subscription: vscode.Disposable;
-
-  constructor(private readonly sessions: PagewalkSessions) {
-    this.subscription = sessions.onDidChangeState((stop) => {
-      if (stop) this.changes.beginStop(stop.step);
-      this.changeEmitter.fire(undefined);
-    });
+export class ShadowsTreeProvider extends StopTreeProvider {
+  constructor(sessions: PagewalkSessions) {
+    super(sessions, 'shadows');
   }
 
-  /** Asks VS Code for the whole tree again (the Refresh Views command). */
-  refresh(): void {
-    this.changeEmitter.fire(undefined);
+  protected idleMessage(): string {
+    return 'Pause a Pagewalk session to see the shadow tables';
   }
 
-  getTreeItem(node: TreeNode): vscode.TreeItem {
-    return node.getTreeItem();
-  }
-
-  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
-    if (node) return node.getChildren();
-    const stop = this.sessions.stop;
-    if (!stop) return [new MessageNode('shadows/idle', 'Pause a Pagewalk session to see the shadow tables')];
-    try {
-      const { domains } = await this.sessions.request('pagewalk/domains', {}, stop.session);
-      return domains.map((d) => new ShadowDomainNode(this.sessions, stop.session, d, this.changes));
-    } catch (e) {
-      return errorChildren('shadows', e);
-    }
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changeEmitter.dispose();
+  protected async roots(stop: StopInfo): Promise<TreeNode[]> {
+    const { domains } = await this.sessions.request('pagewalk/domains', {}, stop.session);
+    return domains.map((d) => new ShadowDomainNode(this.sessions, stop.session, d, this.changes));
   }
 }
 

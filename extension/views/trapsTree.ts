@@ -5,8 +5,9 @@
  */
 import * as vscode from 'vscode';
 import type { EventsResult } from '../../debug-adapter/protocol';
-import type { PagewalkSessions } from '../debug/pagewalkSessions';
-import { MessageNode, TreeNode, errorChildren } from './nodes/treeNode';
+import type { PagewalkSessions, StopInfo } from '../debug/pagewalkSessions';
+import { MessageNode, TreeNode } from './nodes/treeNode';
+import { StopTreeProvider } from './stopTreeProvider';
 
 export const TRAP_EVENT_CLASSES = [
   'fault', 'npf', 'ptwr', 'fixup', 'propagate', 'emulate', 'resync', 'unshadow', 'invlpg', 'mmio',
@@ -25,60 +26,40 @@ const ICONS: Record<string, string> = {
   entry_update: 'edit',
 };
 
-export class TrapsTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<TreeNode | undefined>();
-  readonly onDidChangeTreeData = this.changeEmitter.event;
-  private readonly subscription: vscode.Disposable;
+export class TrapsTreeProvider extends StopTreeProvider {
   /** The classes shown; null = the trap-like default set. */
   classes: string[] | null = null;
 
-  constructor(private readonly sessions: PagewalkSessions) {
-    this.subscription = sessions.onDidChangeState(() => this.changeEmitter.fire(undefined));
+  constructor(sessions: PagewalkSessions) {
+    super(sessions, 'traps');
   }
 
   setFilter(classes: string[] | null): void {
     this.classes = classes;
-    this.changeEmitter.fire(undefined);
+    this.refresh();
   }
 
-  /** Asks VS Code for the whole tree again (the Refresh Views command). */
-  refresh(): void {
-    this.changeEmitter.fire(undefined);
+  protected idleMessage(): string {
+    return 'Pause a Pagewalk session to see its event log';
   }
 
-  getTreeItem(node: TreeNode): vscode.TreeItem {
-    return node.getTreeItem();
-  }
-
-  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
-    if (node) return node.getChildren();
-    const stop = this.sessions.stop;
-    if (!stop) return [new MessageNode('traps/idle', 'Pause a Pagewalk session to see its event log')];
+  protected async roots(stop: StopInfo): Promise<TreeNode[]> {
     const limit = vscode.workspace.getConfiguration('pagewalk').get<number>('traps.limit', 200);
     const classes = this.classes ?? TRAP_EVENT_CLASSES;
-    try {
-      const head = await this.sessions.request(
-        'pagewalk/events',
-        { start: 0, count: 0, classes },
-        stop.session,
-      );
-      const start = Math.max(0, head.total - limit);
-      const page = await this.sessions.request(
-        'pagewalk/events',
-        { start, count: limit, classes },
-        stop.session,
-      );
-      if (page.events.length === 0) return [new MessageNode('traps/none', 'No traps yet')];
-      const program = String(stop.session.configuration.program ?? '');
-      return [...page.events].reverse().map((e) => new EventNode(e, program));
-    } catch (e) {
-      return errorChildren('traps', e);
-    }
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changeEmitter.dispose();
+    const head = await this.sessions.request(
+      'pagewalk/events',
+      { start: 0, count: 0, classes },
+      stop.session,
+    );
+    const start = Math.max(0, head.total - limit);
+    const page = await this.sessions.request(
+      'pagewalk/events',
+      { start, count: limit, classes },
+      stop.session,
+    );
+    if (page.events.length === 0) return [new MessageNode('traps/none', 'No traps yet')];
+    const program = String(stop.session.configuration.program ?? '');
+    return [...page.events].reverse().map((e) => new EventNode(e, program));
   }
 }
 
