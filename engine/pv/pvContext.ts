@@ -290,6 +290,9 @@ export class PvContext {
     this.linear = new Map(s.linear);
     this.partial = new Map(s.partial);
     this.lost = new Map(s.lost);
+    // Checkpoints fall between statements, when nothing is buffered; a statement cut short by a
+    // run-time error may have left events (and packed rows the log has since dropped) behind.
+    this.buffer.length = 0;
   }
 
   /** Stashes a reason for the statement's refusal event (set by the deciding check). */
