@@ -7,9 +7,6 @@
  */
 import { loadEngine } from '../engine/engine';
 import type { Engine } from '../engine/engine';
-import { createHapModel } from '../engine/hap/hapModel';
-import { MODEL_FACTORIES } from '../engine/machine/modelFactories';
-import { createShadowModel } from '../engine/shadow/shadowModel';
 import type { BenchResult } from './benchResult';
 
 const WRITES = 100_000;
@@ -39,8 +36,7 @@ end
 }
 
 function engineFor(paging: 'shadow' | 'hap'): Engine {
-  const factories = { ...MODEL_FACTORIES, 'hvm-hap': createHapModel, 'hvm-shadow': createShadowModel };
-  const { engine, diagnostics } = loadEngine(program(paging), `shadow-bench-${paging}.guest`, factories);
+  const { engine, diagnostics } = loadEngine(program(paging), `shadow-bench-${paging}.guest`);
   if (engine === null) throw new Error(diagnostics.map((d) => d.message).join('; '));
   // Run the set-up and the first loop iteration.
   for (let i = 0; i < 20; i++) engine.step();

@@ -10,7 +10,7 @@ import { Interpreter, formatExpectFailure, parseProgram } from './language';
 import type { DomainKind } from './machine/domainModel';
 import { Machine } from './machine/machine';
 import type { MachineSnapshot, ModelFactory } from './machine/machine';
-import { MODEL_FACTORIES, MISSING_KIND_MESSAGES } from './machine/modelFactories';
+import { MODEL_FACTORIES } from './machine/modelFactories';
 
 export interface EngineCheckpoint {
   readonly machine: MachineSnapshot;
@@ -33,19 +33,11 @@ export interface OutputLine {
 export function loadEngine(
   source: string,
   file: string,
-  factories: Partial<Record<DomainKind, ModelFactory>> = MODEL_FACTORIES,
+  factories: Record<DomainKind, ModelFactory> = MODEL_FACTORIES,
 ): LoadResult {
   const { program, diagnostics } = parseProgram(source, file);
   if (program === null) return { engine: null, diagnostics };
-  const missing: Diagnostic[] = [];
-  for (const d of program.domains) {
-    const kind: DomainKind = d.kind === 'pv' ? 'pv' : d.paging === 'hap' ? 'hvm-hap' : 'hvm-shadow';
-    if (factories[kind] === undefined) {
-      missing.push({ line: d.line, column: 1, message: MISSING_KIND_MESSAGES[kind], severity: 'error' });
-    }
-  }
-  if (missing.length > 0) return { engine: null, diagnostics: missing };
-  return { engine: new Engine(program, factories as Record<DomainKind, ModelFactory>), diagnostics: [] };
+  return { engine: new Engine(program, factories), diagnostics: [] };
 }
 
 export class Engine {

@@ -5,8 +5,6 @@
 import { loadEngine } from '../../engine/engine';
 import type { Engine } from '../../engine/engine';
 import type { EngineEvent } from '../../engine/events/eventTypes';
-import { MODEL_FACTORIES } from '../../engine/machine/modelFactories';
-import { createPvModel } from '../../engine/pv/pvModel';
 import { auditFrames } from '../../engine/pv/frameAudit';
 
 export interface RunResult {
@@ -17,7 +15,7 @@ export interface RunResult {
 }
 
 export function loadPv(source: string, file = 'test.guest'): Engine {
-  const { engine, diagnostics } = loadEngine(source, file, { ...MODEL_FACTORIES, pv: createPvModel });
+  const { engine, diagnostics } = loadEngine(source, file);
   if (engine === null)
     throw new Error(diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`).join('\n'));
   return engine;

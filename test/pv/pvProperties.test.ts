@@ -14,9 +14,6 @@ import type { MmuextOp } from '../../engine/language/host';
 import { Machine } from '../../engine/machine/machine';
 import type { Domain } from '../../engine/machine/domain';
 import { MODEL_FACTORIES } from '../../engine/machine/modelFactories';
-import type { ModelFactory } from '../../engine/machine/machine';
-import type { DomainKind } from '../../engine/machine/domainModel';
-import { createPvModel } from '../../engine/pv/pvModel';
 import type { PvModel } from '../../engine/pv/pvModel';
 import { auditFrames } from '../../engine/pv/frameAudit';
 import { existingPvContext } from '../../engine/pv/pvContext';
@@ -114,7 +111,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 function makeMachine(): Machine {
-  const factories = { ...MODEL_FACTORIES, pv: createPvModel } as Record<DomainKind, ModelFactory>;
   return new Machine(
     {
       poolBytes: null,
@@ -124,7 +120,7 @@ function makeMachine(): Machine {
         { name: 'h', id: 3, kind: 'hvm', memory: MIB, vcpus: 1, privileged: false, paging: 'hap' },
       ],
     },
-    factories,
+    MODEL_FACTORIES,
   );
 }
 

@@ -6,17 +6,8 @@
 import type { EngineEvent } from '../../engine/events/eventTypes';
 import { loadEngine } from '../../engine/engine';
 import type { Engine } from '../../engine/engine';
-import { MODEL_FACTORIES } from '../../engine/machine/modelFactories';
-import { createHapModel } from '../../engine/hap/hapModel';
 import { auditShadows } from '../../engine/shadow/shadowAudit';
-import { createShadowModel } from '../../engine/shadow/shadowModel';
 import type { ShadowModel } from '../../engine/shadow/shadowModel';
-
-export const SHADOW_FACTORIES = {
-  ...MODEL_FACTORIES,
-  'hvm-hap': createHapModel,
-  'hvm-shadow': createShadowModel,
-};
 
 export interface ShadowRun {
   readonly engine: Engine;
@@ -27,7 +18,7 @@ export interface ShadowRun {
 }
 
 export function loadShadow(source: string, file = 'test.guest'): Engine {
-  const { engine, diagnostics } = loadEngine(source, file, SHADOW_FACTORIES);
+  const { engine, diagnostics } = loadEngine(source, file);
   if (engine === null)
     throw new Error(diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`).join('\n'));
   return engine;
