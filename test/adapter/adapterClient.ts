@@ -53,6 +53,22 @@ export async function untilStopped(
   return stopped;
 }
 
+/** The next `stopped` or `terminated` event, whichever comes first (a run may end instead of stopping). */
+export function nextStopOrEnd(dc: DebugClient): Promise<DebugProtocol.Event> {
+  return new Promise((resolve) => {
+    const onStop = (e: DebugProtocol.Event): void => {
+      dc.off('terminated', onEnd);
+      resolve(e);
+    };
+    const onEnd = (e: DebugProtocol.Event): void => {
+      dc.off('stopped', onStop);
+      resolve(e);
+    };
+    dc.once('stopped', onStop);
+    dc.once('terminated', onEnd);
+  });
+}
+
 /** The top guest frame: the first whose source is the program (a hypervisor frame's is a text). */
 export async function topFrame(dc: DebugClient, threadId = 1): Promise<DebugProtocol.StackFrame> {
   const st = await dc.stackTraceRequest({ threadId });

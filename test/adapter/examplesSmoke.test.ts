@@ -10,7 +10,7 @@ import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXCEPTION_FILTER_IDS } from '../../debug-adapter/protocol';
-import { startClient } from './adapterClient';
+import { nextStopOrEnd, startClient } from './adapterClient';
 
 const EXAMPLES = resolve(__dirname, '../../examples');
 const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.guest'));
@@ -67,18 +67,7 @@ async function runExample(file: string): Promise<Seen[]> {
   for (let i = 0; i < 300 && !ended; i++) {
     const info = await inspect(ev.body.threadId ?? 1, ev.body.reason);
     seen.push({ text: ev.body.text ?? ev.body.reason, info });
-    const next = new Promise<DebugProtocol.Event>((resolveNext) => {
-      const onStop = (e: DebugProtocol.Event): void => {
-        dc.off('terminated', onEnd);
-        resolveNext(e);
-      };
-      const onEnd = (e: DebugProtocol.Event): void => {
-        dc.off('stopped', onStop);
-        resolveNext(e);
-      };
-      dc.once('stopped', onStop);
-      dc.once('terminated', onEnd);
-    });
+    const next = nextStopOrEnd(dc);
     await dc.continueRequest({ threadId: ev.body.threadId ?? 1 });
     const got = await next;
     if (got.event === 'terminated') break;

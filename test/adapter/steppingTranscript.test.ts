@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { launchStopped, startClient } from './adapterClient';
+import { launchStopped, nextStopOrEnd, startClient } from './adapterClient';
 
 const GOLDEN = resolve(__dirname, 'golden');
 
@@ -35,18 +35,7 @@ async function describeStop(ev: DebugProtocol.StoppedEvent): Promise<string> {
 async function walk(request: () => Promise<unknown>, done: (line: string) => boolean): Promise<string[]> {
   const lines: string[] = [];
   for (let i = 0; i < 200; i++) {
-    const next = new Promise<DebugProtocol.Event>((resolveNext) => {
-      const onStop = (e: DebugProtocol.Event): void => {
-        dc.off('terminated', onEnd);
-        resolveNext(e);
-      };
-      const onEnd = (e: DebugProtocol.Event): void => {
-        dc.off('stopped', onStop);
-        resolveNext(e);
-      };
-      dc.once('stopped', onStop);
-      dc.once('terminated', onEnd);
-    });
+    const next = nextStopOrEnd(dc);
     await request();
     const ev = await next;
     if (ev.event === 'terminated') break;
